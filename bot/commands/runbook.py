@@ -1,0 +1,88 @@
+"""``!search``, ``!howto``, plain questions and ``!reindex``: the runbook's chat face."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.core.access import Permission
+from bot.core.message import Message, Reply
+from bot.core.registry import Invocation, Registry
+from bot.knowledge.answer import Answer, Hit, link
+from bot.knowledge.base import KnowledgeBase
+
+MAX_COMMAND_LINES = 12
+SEARCH_RESULTS = 5
+
+
+def format_answer(answer: Answer) -> list[str]:
+    """The lines the channel sees for one answer: where, gist, commands."""
+    lines = [f"{answer.section.breadcrumbs} — {answer.link}"]
+    if answer.gist:
+        lines.append(answer.gist)
+    commands = list(answer.commands[:MAX_COMMAND_LINES])
+    lines.extend(f"  {command}" for command in commands)
+    if len(answer.commands) > len(commands):
+        lines.append(f"  … {len(answer.commands) - len(commands)} more command lines in the runbook")
+    return lines
+
+
+def format_refusal(closest: list[Hit], base_url: str) -> list[str]:
+    lines = ["I found nothing in the runbooks that answers that."]
+    if closest:
+        nearest = "; ".join(f"{hit.section.breadcrumbs} ({link(hit.section, base_url)})" for hit in closest)
+        lines.append(f"Closest sections: {nearest}")
+    return lines
+
+
+class RunbookCommands:
+    """Binds the knowledge base to chat commands."""
+
+    def __init__(self, knowledge: KnowledgeBase, prefix: str) -> None:
+        self.knowledge = knowledge
+        self.prefix = prefix
+
+    def register(self, registry: Registry) -> None:
+        registry.command(
+            "search", usage="QUERY", summary="list the runbook sections that match QUERY",
+            details="Words, a command name or a pasted error message; best match first.",
+        )(self.search)
+        registry.command(
+            "howto", usage="QUESTION", summary="answer QUESTION with one runbook procedure",
+            details="Same as addressing me with a question: heading, gist, commands and a link.",
+            aliases=("ask",),
+        )(self.howto)
+        registry.command(
+            "reindex", summary="re-read the runbooks now instead of waiting for the next check",
+            permission=Permission.OPERATOR,
+        )(self.reindex)
+
+    async def search(self, call: Invocation) -> Reply:
+        if not call.args:
+            return Reply.of(f"usage: {self.prefix}search QUERY (e.g. {self.prefix}search drbd split brain)")
+        hits = await asyncio.to_thread(self.knowledge.search, call.args, SEARCH_RESULTS)
+        if not hits:
+            closest = await asyncio.to_thread(self.knowledge.ranker.closest, call.args, 3)
+            return Reply.of(*format_refusal(closest, self.knowledge.base_url))
+        return Reply.of(
+            *(f"{rank}. {hit.section.breadcrumbs} — {link(hit.section, self.knowledge.base_url)}"
+              for rank, hit in enumerate(hits, 1))
+        )
+
+    async def howto(self, call: Invocation) -> Reply:
+        if not call.args:
+            return Reply.of(f"usage: {self.prefix}howto QUESTION (e.g. {self.prefix}howto rebalance the cluster)")
+        return await self._answer(call.args)
+
+    async def question(self, message: Message) -> Reply:
+        """A plain line addressed to the bot is a question."""
+        return await self._answer(message.text)
+
+    async def _answer(self, question: str) -> Reply:
+        answer, closest = await asyncio.to_thread(self.knowledge.answer, question)
+        if answer is None:
+            return Reply.of(*format_refusal(closest, self.knowledge.base_url))
+        return Reply.of(*format_answer(answer))
+
+    async def reindex(self, call: Invocation) -> Reply:
+        report = await asyncio.to_thread(self.knowledge.refresh)
+        return Reply.of(f"runbooks re-read: {report.summary()}.")

@@ -1,0 +1,79 @@
+"""Text → search terms, the same way for runbooks and for chat questions.
+
+Chat text is never fed to a query parser: a question is analysed into plain
+terms exactly like the indexed text. Terms are lower-cased words; compounds
+such as ``gnt-instance``, ``activate-disks`` or ``/var/log/ganeti`` are kept
+whole *and* split into their parts, so "activate disks" finds
+``activate-disks`` and the other way round. Plain words are Porter-stemmed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+from whoosh.analysis import Token, Tokenizer
+from whoosh.lang.porter import stem
+
+_WORD = re.compile(r"\w+(?:[-.:/+]\w+)*", re.UNICODE)
+_PART = re.compile(r"[^\W_]+|_", re.UNICODE)
+
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each
+    few for from further had has have having he her here hers herself him himself his how
+    i if in into is it its itself just me more most my myself no nor not now of off on once
+    only or other our ours ourselves out over own same she should so some such than that
+    the their theirs them themselves then there these they this those through to too under
+    until up very was we were what when where which while who whom why will with would you
+    your yours yourself yourselves
+    anyone anybody someone somebody hi hey hello please pls plz thanks thx ty wtf ok okay
+    lol hmm uh um guys folks gntbot bot help me dont don't doesnt isn't im i'm ive i've
+    whats what's hows how's there's thats that's cant can't wont won't
+    get got getting gets go going want need trying try tried know way thing stuff like
+    again still also really just anyway""".split()
+)
+
+
+@lru_cache(maxsize=100_000)
+def normalize(word: str) -> str:
+    """The indexed form of one lower-cased word."""
+    if word.isalpha() and len(word) > 3:
+        return stem(word)
+    return word
+
+
+def words(text: str) -> Iterator[str]:
+    """Lower-cased words and compounds of ``text``, stop words included."""
+    for match in _WORD.finditer(text.lower()):
+        yield match.group()
+
+
+def terms(text: str) -> list[str]:
+    """The terms of ``text``: compounds whole and in parts, stemmed, no stop words."""
+    out: list[str] = []
+    for word in words(text):
+        if word.isalnum():
+            if word not in STOP_WORDS:
+                out.append(normalize(word))
+            continue
+        out.append(word)
+        out.extend(normalize(part) for part in _PART.findall(word) if part not in STOP_WORDS and part != "_")
+    return out
+
+
+class TermsTokenizer(Tokenizer):
+    """Whoosh tokenizer producing exactly `terms`, so the index and the
+    questions agree on every term."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,  # noqa: PLR0913
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for position, term in enumerate(terms(value), start_pos):
+            token.text = term
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = position
+            yield token

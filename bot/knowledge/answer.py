@@ -1,0 +1,69 @@
+"""What the bot says about a section: a gist, the commands, a link."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.knowledge.sections import Section
+
+_SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z`\"'(\[])")
+GIST_CHARS = 220
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A ranked section."""
+
+    section: Section
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The one section that answers a question, ready to show."""
+
+    section: Section
+    gist: str
+    commands: tuple[str, ...]
+    link: str
+    score: float
+
+
+def link(section: Section, base_url: str) -> str:
+    """``base_url + page + #anchor`` (wiki style), or the file path when no base URL is set."""
+    anchor = f"#{section.anchor}" if section.anchor else ""
+    if base_url:
+        return f"{base_url.rstrip('/')}/{section.page}{anchor}"
+    return f"{section.file}{anchor}"
+
+
+def gist(section: Section, limit: int = GIST_CHARS) -> str:
+    """The first sentence or two of the section's prose, cut at ``limit`` characters."""
+    prose = " ".join(section.text.split())
+    if not prose:
+        return ""
+    sentences = _SENTENCE_END.split(prose)
+    summary = sentences[0]
+    for sentence in sentences[1:]:
+        if len(summary) + 1 + len(sentence) > limit:
+            break
+        summary = f"{summary} {sentence}"
+    if len(summary) > limit:
+        summary = summary[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return summary
+
+
+def command_lines(section: Section) -> tuple[str, ...]:
+    """Every non-blank line of the section's code blocks, verbatim, in order."""
+    return tuple(line for block in section.code for line in block.splitlines() if line.strip())
+
+
+def build_answer(hit: Hit, base_url: str) -> Answer:
+    return Answer(
+        section=hit.section,
+        gist=gist(hit.section),
+        commands=command_lines(hit.section),
+        link=link(hit.section, base_url),
+        score=hit.score,
+    )

@@ -1,0 +1,58 @@
+"""The knowledge base: one runbook directory, its index, and the ranker over it.
+
+Thread-safe: the bot refreshes it from a worker thread while questions are
+answered; a refresh builds a new ranker and swaps it in whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from bot.knowledge.answer import Answer, Hit, build_answer
+from bot.knowledge.index import RunbookIndex, UpdateReport
+from bot.knowledge.search import Ranker
+
+log = logging.getLogger(__name__)
+
+
+class KnowledgeBase:
+    """Answers questions from the Markdown runbooks under ``runbooks``."""
+
+    def __init__(self, runbooks: Path, index_dir: Path, base_url: str = "") -> None:
+        self.index = RunbookIndex(runbooks, index_dir)
+        self.base_url = base_url
+        self._ranker: Ranker | None = None
+        self._lock = threading.Lock()
+
+    def refresh(self, workers: int = 1) -> UpdateReport:
+        """Re-index changed runbooks and reload the ranker if anything changed."""
+        with self._lock:
+            report = self.index.update(workers)
+            if report.touched or self._ranker is None:
+                self._ranker = Ranker(self.index.sections())
+                if report.touched:
+                    log.info("runbook index updated: %s", report.summary())
+            return report
+
+    @property
+    def ranker(self) -> Ranker:
+        ranker = self._ranker
+        if ranker is None:
+            self.refresh()
+            ranker = self._ranker
+        assert ranker is not None
+        return ranker
+
+    def search(self, query: str, limit: int = 5) -> list[Hit]:
+        """The best sections for ``query``, best first; empty when nothing answers it."""
+        return self.ranker.search(query, limit)
+
+    def answer(self, question: str) -> tuple[Answer | None, list[Hit]]:
+        """The answer to ``question``, or None with the closest sections when the
+        runbooks do not answer it."""
+        hits = self.ranker.search(question, limit=3)
+        if hits:
+            return build_answer(hits[0], self.base_url), hits
+        return None, self.ranker.closest(question, limit=3)

@@ -1,0 +1,72 @@
+"""Typo tolerance: map a word nobody wrote in the runbooks to one they did.
+
+Operators type fast ("rebalnce", "migarte", "secondry"). A word absent from
+the runbooks' vocabulary is replaced by the most frequent vocabulary word at
+Damerau-Levenshtein distance 1 (2 for long words), found through
+deletion neighbourhoods (the SymSpell idea) so a look-up costs a few dict
+probes rather than a scan of the vocabulary.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+MIN_LENGTH = 4  # shorter words are too often abbreviations to correct
+LONG_WORD = 8  # from this length on, two edits are tolerated
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance (edits with adjacent transpositions)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+class Speller:
+    """Corrects words against a vocabulary with frequencies."""
+
+    def __init__(self, vocabulary: Counter[str]) -> None:
+        self.vocabulary = vocabulary
+        self._by_deletion: dict[str, list[str]] = {}
+        for word in vocabulary:
+            if word.isalpha() and len(word) >= MIN_LENGTH - 1:
+                for variant in _deletions(word):
+                    self._by_deletion.setdefault(variant, []).append(word)
+
+    @classmethod
+    def from_words(cls, words: Iterable[str]) -> Speller:
+        return cls(Counter(words))
+
+    def correct(self, word: str) -> str:
+        """``word`` itself if known or uncorrectable, else the likeliest known word."""
+        if word in self.vocabulary or not word.isalpha() or len(word) < MIN_LENGTH:
+            return word
+        limit = 2 if len(word) >= LONG_WORD else 1
+        candidates = self._candidates(word, limit)
+        if not candidates:
+            return word
+        return min(candidates, key=lambda c: (_distance(word, c), -self.vocabulary[c], c))
+
+    def _candidates(self, word: str, limit: int) -> set[str]:
+        probes = {word} | _deletions(word)
+        if limit == 2:
+            probes |= {d2 for d1 in _deletions(word) for d2 in _deletions(d1)}
+        found: set[str] = set()
+        for probe in probes:
+            found.update(self._by_deletion.get(probe, ()))
+            if probe in self.vocabulary and probe.isalpha():
+                found.add(probe)
+        return {c for c in found if _distance(word, c) <= limit}

@@ -1,0 +1,1 @@
+"""Chat protocols: lines in, `Message`s to the dispatcher, replies back out."""

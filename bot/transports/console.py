@@ -1,0 +1,47 @@
+"""A local chat session on stdin/stdout, against the same command core.
+
+Reads line by line, so it works from a terminal and from a pipe
+(``printf '!search drbd\n' | gntbot console``). The local user is trusted as
+verified: whoever runs the console already has a shell on the bot's machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from bot.core.dispatch import Dispatcher
+from bot.core.message import Identity, Message
+from bot.transports.base import Transport
+
+
+class ConsoleTransport(Transport):
+    name = "console"
+
+    def __init__(self, user: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+        self.identity = Identity("console", user, account=user)
+        self.stdin = stdin
+        self.stdout = stdout
+        self._stopped = asyncio.Event()
+
+    async def run(self, dispatcher: Dispatcher) -> None:
+        interactive = self.stdin.isatty()
+        loop = asyncio.get_running_loop()
+        while not self._stopped.is_set():
+            if interactive:
+                self._write("> ", end="")
+            line = await loop.run_in_executor(None, self.stdin.readline)
+            if not line:  # end of input
+                break
+            message = Message(line.rstrip("\n"), self.identity, room=None, addressed=True)
+            reply = await dispatcher.handle(message)
+            for text in reply.lines:
+                self._write(text)
+
+    async def stop(self) -> None:
+        self._stopped.set()
+
+    def _write(self, text: str, end: str = "\n") -> None:
+        self.stdout.write(text + end)
+        self.stdout.flush()
