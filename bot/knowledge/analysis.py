@@ -32,7 +32,12 @@ STOP_WORDS = frozenset(
     lol hmm uh um guys folks gntbot bot help me dont don't doesnt isn't im i'm ive i've
     whats what's hows how's there's thats that's cant can't wont won't
     get got getting gets go going want need trying try tried know way thing stuff like
-    again still also really just anyway""".split()
+    again still also really just anyway
+    whats diff difference crazy weird strange odd big huge tiny small lot lots bunch
+    everything anything something nothing somehow anymore suddenly randomly basically
+    actually probably maybe guess seems seem seemed keeps keep kept sure fine ok idea
+    tell said says saying see seeing saw look looks looking yes yeah nope mean means
+    supposed able proper properly correct correctly right""".split()
 )
 
 

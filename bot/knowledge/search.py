@@ -4,31 +4,40 @@ The whoosh index is the store of record; for speed the ranker keeps, per
 section, the analysed terms of each field in memory (a few MB for hundreds of
 sections) and scores in pure Python:
 
-1. the question is analysed into terms (never parsed as a query), unknown
-   words spell-corrected against the runbooks' vocabulary;
-2. BM25F over title, heading trail, prose and code gives candidates;
-3. candidates are re-ranked with signals BM25 lacks (how much of the
-   question's distinctive vocabulary the section covers, pasted-error overlap,
-   the standing of the section's file);
-4. an answerability check decides whether to answer at all.
+1. the question is analysed into words (never parsed as a query); a word
+   nobody wrote in the runbooks is spell-corrected; each word then matches
+   its own term, near variants of its stem, and domain equivalents
+   (`vocabulary`) at a discount;
+2. BM25F over title, heading trail, prose and code ranks the sections, each
+   word scored by its best alternative;
+3. an answerability check (`coverage`) decides whether to answer at all: the
+   best section must contain enough of the question's distinctive words.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.knowledge.analysis import STOP_WORDS, normalize, terms, words
+from bot.knowledge.analysis import STOP_WORDS, terms, words
 from bot.knowledge.answer import Hit
 from bot.knowledge.sections import Section
 from bot.knowledge.spelling import Speller
+from bot.knowledge.vocabulary import EQUIVALENT_WEIGHT, equivalents
 
 FIELDS = ("title", "trail", "text", "code")
 WEIGHTS = {"title": 1.0, "trail": 0.5, "text": 1.0, "code": 0.8}
 B = {"title": 0.5, "trail": 0.5, "text": 0.75, "code": 0.75}
 K1 = 1.2
+# Abstain when words the runbooks never use carry this share of the question's weight...
+MAX_UNKNOWN_SHARE = 0.35
+# ...or when the best section holds less than this share of the known words' weight.
+MIN_KNOWN_COVERAGE = 0.35
+STEM_SLACK = 3  # "rebal" and "rebalanc" are one word to a reader
+MIN_STEM = 5
 
 
 @dataclass(frozen=True)
@@ -53,18 +62,40 @@ def _analyse(section: Section) -> _Doc:
     return _Doc(section, fields, lengths, vocabulary)
 
 
+@dataclass(frozen=True)
+class Word:
+    """One content word of a question.
+
+    ``alternatives`` maps each index term that stands for the word to how much
+    a match on it counts (1 for the word itself, less for an equivalent).
+    ``weight`` is how distinctive the word is (its idf; the most for a word
+    the runbooks never use).
+    """
+
+    text: str
+    alternatives: tuple[tuple[str, float], ...]
+    weight: float
+
+
+@dataclass(frozen=True)
+class Query:
+    words: tuple[Word, ...]
+
+
 class Ranker:
     """Scores every section of a runbook collection against a question."""
 
     def __init__(self, sections: Sequence[Section]) -> None:
         self.docs = [_analyse(section) for section in sections]
+        self._docs_by_key = {doc.section.key: doc for doc in self.docs}
         count = max(len(self.docs), 1)
         self.average = {f: sum(d.lengths[f] for d in self.docs) / count or 1.0 for f in FIELDS}
         df: Counter[str] = Counter()
         for doc in self.docs:
             df.update(doc.vocabulary)
-        self.df = df
         self.idf = {t: math.log(1 + (count - n + 0.5) / (n + 0.5)) for t, n in df.items()}
+        self.unknown_idf = math.log(1 + (count + 0.5) / 0.5)
+        self.sorted_terms = sorted(self.idf)
         self.postings: dict[str, list[int]] = {}
         for number, doc in enumerate(self.docs):
             for term in doc.vocabulary:
@@ -72,30 +103,72 @@ class Ranker:
         self.speller = Speller.from_words(
             w for doc in self.docs for value in (doc.section.title, doc.section.text) for w in words(value)
         )
+        self.equivalents = equivalents()
 
-    def query_terms(self, question: str) -> list[str]:
-        corrected = " ".join(
-            word if word in STOP_WORDS else self.speller.correct(word) for word in words(question)
-        )
-        return list(dict.fromkeys(terms(corrected)))
+    # -- the question --------------------------------------------------------
 
-    def search(self, question: str, limit: int = 5) -> list[Hit]:
-        """The sections that answer ``question``, best first; [] to abstain."""
-        return self.rank(question, limit)
+    def analyse(self, question: str) -> Query:
+        """Spell-correct unknown words, then give each word its alternatives."""
+        found: dict[tuple, Word] = {}
+        for raw in words(question):
+            if raw in STOP_WORDS:
+                continue
+            word = self.speller.correct(raw)
+            word_terms = terms(word)
+            parts = word_terms[1:] if len(word_terms) > 1 else word_terms
+            for term in word_terms:
+                alternatives = dict(self._variants(term))
+                if term in parts and len(parts) == 1:
+                    for equivalent in self.equivalents.get(word, ()):
+                        for alternative in terms(equivalent)[:1]:
+                            alternatives.setdefault(alternative, EQUIVALENT_WEIGHT)
+                weight = self.idf.get(term, self.unknown_idf)
+                if any(c.isdigit() for c in term):
+                    weight *= 0.3  # host numbers and sizes say little about the topic
+                key = tuple(sorted(alternatives))
+                if key and key not in found:
+                    found[key] = Word(term, tuple(alternatives.items()), weight)
+                elif not key and term not in found:
+                    found[(term,)] = Word(term, (), weight)
+        return Query(tuple(found.values()))
 
-    def closest(self, question: str, limit: int = 3) -> list[Hit]:
-        """The nearest sections, answer or not (offered when abstaining)."""
-        return self.rank(question, limit)
+    def _variants(self, term: str) -> list[tuple[str, float]]:
+        """The term itself if indexed, and indexed terms that differ from it only
+        by a short stem ending ("rebal" / "rebalanc")."""
+        variants = [(term, 1.0)] if term in self.idf else []
+        if term.isalpha() and len(term) >= MIN_STEM:
+            start = bisect.bisect_left(self.sorted_terms, term)
+            for other in self.sorted_terms[start : start + 20]:
+                if not other.startswith(term):
+                    break
+                if other != term and other.isalpha() and len(other) - len(term) <= STEM_SLACK:
+                    variants.append((other, 1.0))
+            for cut in range(1, STEM_SLACK + 1):
+                shorter = term[:-cut]
+                if len(shorter) >= MIN_STEM and shorter in self.idf:
+                    variants.append((shorter, 1.0))
+        return variants
+
+    # -- scoring -------------------------------------------------------------
 
     def rank(self, question: str, limit: int = 10) -> list[Hit]:
-        query = [t for t in self.query_terms(question) if t in self.idf]
+        """Every matching section by BM25F, best first, without abstaining."""
+        return self._rank(self.analyse(question), limit)
+
+    def _rank(self, query: Query, limit: int) -> list[Hit]:
         scores: dict[int, float] = {}
-        for term in query:
-            idf = self.idf[term]
-            for number in self.postings[term]:
-                scores[number] = scores.get(number, 0.0) + idf * self._saturated(self.docs[number], term)
-        best = sorted(scores.items(), key=lambda item: -item[1])[:limit]
-        return [Hit(self.docs[number].section, score) for number, score in best]
+        for word in query.words:
+            best: dict[int, float] = {}
+            for term, factor in word.alternatives:
+                idf = self.idf[term]
+                for number in self.postings[term]:
+                    value = factor * idf * self._saturated(self.docs[number], term)
+                    if value > best.get(number, 0.0):
+                        best[number] = value
+            for number, value in best.items():
+                scores[number] = scores.get(number, 0.0) + value
+        ranked = sorted(scores.items(), key=lambda item: -item[1])[:limit]
+        return [Hit(self.docs[number].section, score) for number, score in ranked]
 
     def _saturated(self, doc: _Doc, term: str) -> float:
         weighted = 0.0
@@ -105,3 +178,46 @@ class Ranker:
                 norm = 1 - B[name] + B[name] * doc.lengths[name] / self.average[name]
                 weighted += WEIGHTS[name] * tf / norm
         return weighted / (K1 + weighted)
+
+    def answerable(self, query: Query, doc: _Doc) -> bool:
+        """Does ``doc`` plausibly answer ``query``, or is the question a near miss?
+
+        Two ways to miss: the question's weight rests on words the runbooks never
+        use (a feature or error they do not describe), or the best section lacks
+        most of the distinctive words the runbooks do know.
+        """
+        total = sum(word.weight for word in query.words)
+        if total == 0:
+            return False
+        unknown = sum(word.weight for word in query.words if not word.alternatives)
+        if unknown / total >= MAX_UNKNOWN_SHARE:
+            return False
+        return self.coverage(query, doc) >= MIN_KNOWN_COVERAGE
+
+    def coverage(self, query: Query, doc: _Doc) -> float:
+        """Share of the weight of the question's known words that ``doc`` contains."""
+        known = [word for word in query.words if word.alternatives]
+        total = sum(word.weight for word in known) or 1.0
+        covered = sum(
+            word.weight for word in known if any(term in doc.vocabulary for term, _ in word.alternatives)
+        )
+        return covered / total
+
+    # -- the public face -----------------------------------------------------
+
+    def search(self, question: str, limit: int = 5) -> list[Hit]:
+        """The sections that answer ``question``, best first; [] to abstain.
+
+        The bot abstains when even the best section lacks most of what makes
+        the question distinctive: a near miss (a feature or an error text the
+        runbooks never mention) rather than a question they answer.
+        """
+        query = self.analyse(question)
+        hits = self._rank(query, limit)
+        if not hits or not self.answerable(query, self._docs_by_key[hits[0].section.key]):
+            return []
+        return hits
+
+    def closest(self, question: str, limit: int = 3) -> list[Hit]:
+        """The nearest sections, answer or not (offered when abstaining)."""
+        return self.rank(question, limit)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-MIN_LENGTH = 4  # shorter words are too often abbreviations to correct
+MIN_LENGTH = 4  # shorter words are too often abbreviations to correct...
+SHORT_TARGETS = frozenset({"the", "and", "for", "not", "can", "how", "you", "why", "its", "off", "out"})
 LONG_WORD = 8  # from this length on, two edits are tolerated
 
 
@@ -52,8 +53,11 @@ class Speller:
 
     def correct(self, word: str) -> str:
         """``word`` itself if known or uncorrectable, else the likeliest known word."""
-        if word in self.vocabulary or not word.isalpha() or len(word) < MIN_LENGTH:
+        if word in self.vocabulary or not word.isalpha() or len(word) < MIN_LENGTH - 1:
             return word
+        if len(word) < MIN_LENGTH:  # ...except into the little words everybody mistypes ("teh")
+            fixes = [w for w in SHORT_TARGETS if _distance(word, w) == 1 and sorted(w) == sorted(word)]
+            return fixes[0] if len(fixes) == 1 else word
         limit = 2 if len(word) >= LONG_WORD else 1
         candidates = self._candidates(word, limit)
         if not candidates:
