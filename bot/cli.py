@@ -76,17 +76,15 @@ def _config(args: argparse.Namespace) -> Config:
     return replace(config, knowledge=knowledge)
 
 
-def _knowledge(config: Config, workers: int = 1) -> KnowledgeBase:
+def _knowledge(config: Config) -> KnowledgeBase:
     settings = config.knowledge
     knowledge = KnowledgeBase(settings.runbooks, settings.index, settings.base_url)
-    knowledge.refresh(workers)
+    knowledge.refresh()
     return knowledge
 
 
 def _index(args: argparse.Namespace, config: Config) -> int:
-    report = KnowledgeBase(config.knowledge.runbooks, config.knowledge.index).index.update(
-        workers=min(2, os.cpu_count() or 1)
-    )
+    report = KnowledgeBase(config.knowledge.runbooks, config.knowledge.index).index.update()
     for skipped in report.skipped:
         print(f"skipped: {skipped}", file=sys.stderr)
     print(f"{config.knowledge.index}: {report.summary()}")

@@ -10,11 +10,13 @@ whole *and* split into their parts, so "activate disks" finds
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
-from whoosh.analysis import Token, Tokenizer
 from whoosh.lang.porter import stem
+
+from bot.knowledge.sections import Section
 
 _WORD = re.compile(r"\w+(?:[-.:/+]\w+)*", re.UNICODE)
 _PART = re.compile(r"[^\W_]+|_", re.UNICODE)
@@ -57,8 +59,13 @@ def words(text: str) -> Iterator[str]:
 
 def terms(text: str) -> list[str]:
     """The terms of ``text``: compounds whole and in parts, stemmed, no stop words."""
+    return terms_of(words(text))
+
+
+def terms_of(lowered_words: Iterable[str]) -> list[str]:
+    """`terms` for words already split out by `words`."""
     out: list[str] = []
-    for word in words(text):
+    for word in lowered_words:
         if word.isalnum():
             if word not in STOP_WORDS:
                 out.append(normalize(word))
@@ -68,17 +75,23 @@ def terms(text: str) -> list[str]:
     return out
 
 
-class TermsTokenizer(Tokenizer):
-    """Whoosh tokenizer producing exactly `terms`, so the index and the
-    questions agree on every term."""
+FIELDS = ("title", "trail", "text", "code")
 
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False,  # noqa: PLR0913
-                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for position, term in enumerate(terms(value), start_pos):
-            token.text = term
-            token.boost = 1.0
-            token.stopped = False
-            if positions:
-                token.pos = position
-            yield token
+
+def analyse_section(section: Section) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """Term frequencies of each ranked field of ``section``, and the frequencies
+    of its words as written (for spelling correction).
+
+    ``trail`` holds the enclosing headings and the file's path words, so a
+    section of ``drbd.md`` matches "drbd" even when its own text does not
+    repeat it.
+    """
+    path_words = section.file.replace("/", " ").replace("_", " ").rsplit(".", 1)[0]
+    split = {
+        "title": list(words(section.title)),
+        "trail": list(words(" ".join((*section.trail, path_words)))),
+        "text": list(words(section.text)),
+        "code": list(words("\n".join(section.code))),
+    }
+    field_terms = {name: dict(Counter(terms_of(found))) for name, found in split.items()}
+    return field_terms, dict(Counter(split["title"] + split["text"]))

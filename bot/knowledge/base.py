@@ -26,10 +26,10 @@ class KnowledgeBase:
         self._ranker: Ranker | None = None
         self._lock = threading.Lock()
 
-    def refresh(self, workers: int = 1) -> UpdateReport:
+    def refresh(self) -> UpdateReport:
         """Re-index changed runbooks and reload the ranker if anything changed."""
         with self._lock:
-            report = self.index.update(workers)
+            report = self.index.update()
             if report.touched or self._ranker is None:
                 self._ranker = Ranker(self.index.sections())
                 if report.touched:

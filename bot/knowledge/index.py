@@ -1,5 +1,13 @@
 """The whoosh index of runbook sections, kept in step with a runbook directory.
 
+Each whoosh document is one section: its text and code as stored fields, and
+its analysed terms per field (see `analysis.section_terms`), so loading the
+ranker never re-analyses a runbook. The ranking itself runs in memory
+(`search.Ranker`): whoosh's own query path measured 9–11 ms per question on
+the shared corpus, over the whole search budget, and a posting list per
+term made re-indexing one large page cost ~0.5 s. Files are whoosh ID
+terms, which is what incremental deletes need.
+
 Updating is incremental: a manifest beside the index records each file's size,
 modification time and SHA-256; only files whose content really changed are
 re-parsed and re-indexed (a ``git pull`` that touches mtimes but not content
@@ -19,16 +27,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh import writing
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.fields import ID, STORED, Schema
 
 from bot.errors import GntbotError
-from bot.knowledge.analysis import TermsTokenizer
+from bot.knowledge.analysis import analyse_section
 from bot.knowledge.markdown import RUNBOOK_SUFFIXES, UnreadableRunbook, parse_runbook, read_runbook
 from bot.knowledge.sections import Section
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+_CODEC = W3Codec(compression=0)  # stored fields are small; zlib cost more than it saved
+MAX_SEGMENTS = 8  # incremental updates add segments; compact past this many
 MANIFEST = "gntbot-manifest.json"
 _SEPARATOR = "\x1e"  # joins the trail and the code blocks in stored fields
 
@@ -38,19 +50,29 @@ class RunbookIndexError(GntbotError):
 
 
 def _schema() -> Schema:
-    analyzer = TermsTokenizer()
     return Schema(
         key=ID(unique=True, stored=True),
         file=ID(stored=True),
         heading=STORED,
-        title=TEXT(analyzer=analyzer, stored=True, phrase=False),
-        trail=TEXT(analyzer=analyzer, stored=True, phrase=False),
-        text=TEXT(analyzer=analyzer, stored=True, phrase=False),
-        code=TEXT(analyzer=analyzer, stored=True, phrase=False),
+        title=STORED,
+        trail=STORED,
+        text=STORED,
+        code=STORED,
         anchor=STORED,
         level=STORED,
-        position=NUMERIC(stored=True),
+        position=STORED,
+        terms=STORED,
+        words=STORED,
     )
+
+
+@dataclass(frozen=True)
+class IndexedSection:
+    """A section with what the ranker needs of it, as stored in the index."""
+
+    section: Section
+    terms: dict[str, dict[str, int]]  # field -> term -> frequency
+    words: dict[str, int]  # surface words -> frequency, for spelling correction
 
 
 @dataclass
@@ -85,6 +107,7 @@ def runbook_files(root: Path) -> Iterator[Path]:
 
 
 def section_to_fields(section: Section) -> dict[str, object]:
+    field_terms, written = analyse_section(section)
     return {
         "key": section.key,
         "file": section.file,
@@ -96,6 +119,8 @@ def section_to_fields(section: Section) -> dict[str, object]:
         "anchor": section.anchor,
         "level": section.level,
         "position": section.position,
+        "terms": field_terms,
+        "words": written,
     }
 
 
@@ -123,12 +148,8 @@ class RunbookIndex:
 
     # -- writing -----------------------------------------------------------
 
-    def update(self, workers: int = 1) -> UpdateReport:
-        """Bring the index in step with the runbook directory; return what changed.
-
-        ``workers`` > 1 lets whoosh analyse in that many processes (forked): worth
-        it for a full build from the command line, never from a threaded bot.
-        """
+    def update(self) -> UpdateReport:
+        """Bring the index in step with the runbook directory; return what changed."""
         if not self.root.is_dir():
             raise RunbookIndexError(f"runbook directory {self.root} does not exist or is not a directory")
         manifest = self._read_manifest()
@@ -140,7 +161,7 @@ class RunbookIndex:
         removed = sorted(set(known) - set(current))
         report.removed = removed
         if to_index or removed or report.rebuilt:
-            self._write(to_index, removed, report, workers)
+            self._write(to_index, removed, report)
         self._write_manifest(current)
         report.sections = self.section_count()
         return report
@@ -169,21 +190,25 @@ class RunbookIndex:
             to_index[name] = parse_runbook(text, name)
         return current, to_index
 
-    def _write(
-        self, to_index: dict[str, list[Section]], removed: list[str], report: UpdateReport, workers: int
-    ) -> None:
-        parallel = workers > 1 and sum(map(len, to_index.values())) > 200
-        writer = self._open().writer(procs=workers, multisegment=True) if parallel else self._open().writer()
+    def _write(self, to_index: dict[str, list[Section]], removed: list[str], report: UpdateReport) -> None:
+        index = self._open()
+        writer = index.writer(codec=_CODEC)
         try:
             for name in [*removed, *report.changed]:
                 writer.delete_by_term("file", name)
             for sections in to_index.values():
                 for section in sections:
                     writer.add_document(**section_to_fields(section))
-            writer.commit()
         except BaseException:
             writer.cancel()
             raise
+        # Merging segments on every small update would rewrite the whole index;
+        # let them accumulate and compact once in a while instead.
+        writer.commit(mergetype=writing.NO_MERGE)
+        with index.reader() as reader:
+            segments = len(reader.leaf_readers())
+        if segments > MAX_SEGMENTS:
+            index.optimize()
 
     def _create(self) -> None:
         if self.index_dir.exists():
@@ -201,11 +226,14 @@ class RunbookIndex:
                 f"no usable index in {self.index_dir}: run `gntbot index` ({error})"
             ) from error
 
-    def sections(self) -> list[Section]:
+    def sections(self) -> list[IndexedSection]:
         """Every indexed section, in file and document order."""
-        with self._open().searcher() as searcher:
-            found = [fields_to_section(fields) for fields in searcher.reader().all_stored_fields()]
-        return sorted(found, key=lambda s: (s.file, s.position))
+        with self._open().reader() as reader:
+            found = [
+                IndexedSection(fields_to_section(fields), fields["terms"], fields["words"])
+                for fields in reader.all_stored_fields()
+            ]
+        return sorted(found, key=lambda s: (s.section.file, s.section.position))
 
     def section_count(self) -> int:
         return self._open().doc_count()

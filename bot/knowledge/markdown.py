@@ -26,7 +26,17 @@ RUNBOOK_SUFFIXES = (".md", ".mdwn", ".markdown")
 _FRONT_MATTER = re.compile(r"\A(?:---|\+\+\+)[ \t]*\n.*?\n(?:---|\+\+\+|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 _WIKI_DIRECTIVE = re.compile(r"\[\[(?:_TOC_|!.*?)\]\]", re.S)
 
-_PARSER = MarkdownIt("commonmark").enable("table")
+# Block structure only: inline markup is rendered for headings alone (their
+# anchors must match GitLab's exactly); body text is stripped by `_strip_inline`,
+# which halves the parsing time of a large page.
+_PARSER = MarkdownIt("commonmark").enable("table").disable("inline")
+_INLINE = MarkdownIt("commonmark")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|!?\[([^\]]*)\]\[[^\]]*\]")
+_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
+_HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>|<!--.*?-->", re.S)
+_EMPHASIS = re.compile(r"(?<![\w*_])([*_]{1,3})(?=\S)(.+?)(?<=\S)\1(?![\w*_])")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
 class UnreadableRunbook(GntbotError):
@@ -77,10 +87,13 @@ def _blocks(tokens: list[Token]) -> Iterator[tuple[Token, Token | None]]:
             yield token, None
 
 
-def plain_text(inline: Token | None) -> str:
-    """What a reader sees of an inline token: text, code and link texts, no markup."""
-    if inline is None:
-        return ""
+def heading_text(raw: str) -> str:
+    """What a reader sees of a heading: text, code and link texts, no markup."""
+    tokens = _INLINE.parseInline(raw)
+    return _rendered(tokens[0]) if tokens else raw
+
+
+def _rendered(inline: Token) -> str:
     parts: list[str] = []
     for child in inline.children or ():
         if child.type in ("text", "code_inline"):
@@ -88,8 +101,18 @@ def plain_text(inline: Token | None) -> str:
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
         elif child.type == "image":
-            parts.append(plain_text(child))
+            parts.append(_rendered(child))
     return "".join(parts).strip()
+
+
+def strip_inline(raw: str) -> str:
+    """Body text without inline markup: close to what a reader sees, cheaply."""
+    text = _CODE_SPAN.sub(lambda m: m.group(2).strip(), raw)
+    text = _LINK.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text)
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _HTML_TAG.sub("", text)
+    text = _EMPHASIS.sub(r"\2", text)
+    return _ESCAPE.sub(r"\1", text).strip()
 
 
 class _SectionBuilder:
@@ -115,12 +138,12 @@ class _SectionBuilder:
         elif token.type in ("fence", "code_block"):
             if token.content.strip():
                 self.code.append(token.content.rstrip("\n"))
-        else:
-            self.prose.append(plain_text(inline))
+        elif inline is not None:
+            self.prose.append(strip_inline(inline.content))
 
     def _open_heading(self, level: int, inline: Token | None) -> None:
         raw = inline.content.strip() if inline is not None else ""
-        title = plain_text(inline) or raw
+        title = heading_text(raw) or raw
         while self.stack and self.stack[-1][0] >= level:
             self.stack.pop()
         self.trail = tuple(t for _, t in self.stack)

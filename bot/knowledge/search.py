@@ -1,8 +1,8 @@
 """Ranking sections for a chat question.
 
-The whoosh index is the store of record; for speed the ranker keeps, per
-section, the analysed terms of each field in memory (a few MB for hundreds of
-sections) and scores in pure Python:
+The ranker holds the analysed terms of every section in memory (loaded from
+the whoosh index; a few MB for hundreds of sections) and scores in pure
+Python, a couple of milliseconds per question:
 
 1. the question is analysed into words (never parsed as a query); a word
    nobody wrote in the runbooks is spell-corrected; each word then matches
@@ -22,13 +22,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.knowledge.analysis import STOP_WORDS, terms, words
+from bot.knowledge.analysis import FIELDS, STOP_WORDS, terms, words
 from bot.knowledge.answer import Hit
+from bot.knowledge.index import IndexedSection
 from bot.knowledge.sections import Section
 from bot.knowledge.spelling import Speller
 from bot.knowledge.vocabulary import EQUIVALENT_WEIGHT, equivalents
 
-FIELDS = ("title", "trail", "text", "code")
 WEIGHTS = {"title": 1.0, "trail": 0.5, "text": 1.0, "code": 0.8}
 B = {"title": 0.5, "trail": 0.5, "text": 0.75, "code": 0.75}
 K1 = 1.2
@@ -43,23 +43,16 @@ MIN_STEM = 5
 @dataclass(frozen=True)
 class _Doc:
     section: Section
-    fields: dict[str, Counter[str]]
+    fields: dict[str, dict[str, int]]
     lengths: dict[str, int]
     vocabulary: frozenset[str]
 
 
-def _analyse(section: Section) -> _Doc:
-    file_words = section.file.replace("/", " ").replace("_", " ").rsplit(".", 1)[0]
-    values = {
-        "title": section.title,
-        "trail": " ".join((*section.trail, file_words)),
-        "text": section.text,
-        "code": "\n".join(section.code),
-    }
-    fields = {name: Counter(terms(value)) for name, value in values.items()}
-    lengths = {name: sum(counter.values()) for name, counter in fields.items()}
-    vocabulary = frozenset(t for counter in fields.values() for t in counter)
-    return _Doc(section, fields, lengths, vocabulary)
+def _doc(indexed: IndexedSection) -> _Doc:
+    fields = indexed.terms
+    lengths = {name: sum(counts.values()) for name, counts in fields.items()}
+    vocabulary = frozenset(term for counts in fields.values() for term in counts)
+    return _Doc(indexed.section, fields, lengths, vocabulary)
 
 
 @dataclass(frozen=True)
@@ -85,8 +78,8 @@ class Query:
 class Ranker:
     """Scores every section of a runbook collection against a question."""
 
-    def __init__(self, sections: Sequence[Section]) -> None:
-        self.docs = [_analyse(section) for section in sections]
+    def __init__(self, sections: Sequence[IndexedSection]) -> None:
+        self.docs = [_doc(indexed) for indexed in sections]
         self._docs_by_key = {doc.section.key: doc for doc in self.docs}
         count = max(len(self.docs), 1)
         self.average = {f: sum(d.lengths[f] for d in self.docs) / count or 1.0 for f in FIELDS}
@@ -100,9 +93,10 @@ class Ranker:
         for number, doc in enumerate(self.docs):
             for term in doc.vocabulary:
                 self.postings.setdefault(term, []).append(number)
-        self.speller = Speller.from_words(
-            w for doc in self.docs for value in (doc.section.title, doc.section.text) for w in words(value)
-        )
+        vocabulary: Counter[str] = Counter()
+        for indexed in sections:
+            vocabulary.update(indexed.words)
+        self.speller = Speller(vocabulary)
         self.equivalents = equivalents()
 
     # -- the question --------------------------------------------------------
