@@ -12,8 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.app import Application
-from bot.commands.runbook import format_answer, format_refusal
 from bot.config import Config, load_config
+from bot.core.message import Identity, Message
 from bot.errors import GntbotError
 from bot.knowledge.answer import link
 from bot.knowledge.base import KnowledgeBase
@@ -115,10 +115,12 @@ def _search(args: argparse.Namespace, config: Config) -> int:
 
 
 def _ask(args: argparse.Namespace, config: Config) -> int:
-    knowledge = _knowledge(config)
-    answer, closest = knowledge.answer(" ".join(args.question))
-    lines = format_answer(answer) if answer else format_refusal(closest, knowledge.base_url)
-    print("\n".join(lines))
+    """Print exactly what a channel would see, first page included."""
+    application = Application(config, _knowledge(config))
+    asker = Identity("console", config.console_user, account=config.console_user)
+    message = Message(" ".join(args.question), asker, room="#channel", addressed=True)
+    reply = asyncio.run(application.dispatcher.handle(message))
+    print("\n".join(reply.lines))
     return 0
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.knowledge.sections import Section
 
+_PROMPT = re.compile(r"^\s*(?:[\w.-]+@[\w.-]+:[^\s#$]*\s?[#$]|\$)\s+\S")
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z`\"'(\[])")
 GIST_CHARS = 220
 
@@ -55,8 +56,18 @@ def gist(section: Section, limit: int = GIST_CHARS) -> str:
 
 
 def command_lines(section: Section) -> tuple[str, ...]:
-    """Every non-blank line of the section's code blocks, verbatim, in order."""
-    return tuple(line for block in section.code for line in block.splitlines() if line.strip())
+    """The commands of the section's code blocks, verbatim, in order.
+
+    A block holding a pasted terminal session (``root@node:~# cmd`` or
+    ``$ cmd`` lines followed by their output) contributes its prompt lines
+    only; any other block is taken whole, as runbooks write commands.
+    """
+    found: list[str] = []
+    for block in section.code:
+        lines = [line for line in block.splitlines() if line.strip()]
+        prompts = [line for line in lines if _PROMPT.match(line)]
+        found.extend(prompts or lines)
+    return tuple(found)
 
 
 def build_answer(hit: Hit, base_url: str) -> Answer:

@@ -10,7 +10,10 @@ Python, a couple of milliseconds per question:
    (`vocabulary`) at a discount;
 2. BM25F over title, heading trail, prose and code ranks the sections, each
    word scored by its best alternative;
-3. an answerability check (`coverage`) decides whether to answer at all: the
+3. the best candidates are re-ranked with a bonus for a heading that says
+   what the question asks (BM25F's length normalisation otherwise lets a
+   two-line aside beat the section titled with the question's own words);
+4. an answerability check (`coverage`) decides whether to answer at all: the
    best section must contain enough of the question's distinctive words.
 """
 
@@ -36,6 +39,8 @@ K1 = 1.2
 MAX_UNKNOWN_SHARE = 0.35
 # ...or when the best section holds less than this share of the known words' weight.
 MIN_KNOWN_COVERAGE = 0.35
+HEADING_BONUS = 0.3  # share of the top score earned by a heading holding all the question's words
+CANDIDATES = 30
 STEM_SLACK = 3  # "rebal" and "rebalanc" are one word to a reader
 MIN_STEM = 5
 
@@ -161,8 +166,24 @@ class Ranker:
                         best[number] = value
             for number, value in best.items():
                 scores[number] = scores.get(number, 0.0) + value
-        ranked = sorted(scores.items(), key=lambda item: -item[1])[:limit]
-        return [Hit(self.docs[number].section, score) for number, score in ranked]
+        candidates = sorted(scores.items(), key=lambda item: -item[1])[:CANDIDATES]
+        if not candidates:
+            return []
+        bonus = HEADING_BONUS * candidates[0][1]
+        rescored = [
+            (number, score + bonus * self._heading_coverage(query, self.docs[number]))
+            for number, score in candidates
+        ]
+        rescored.sort(key=lambda item: -item[1])
+        return [Hit(self.docs[number].section, score) for number, score in rescored[:limit]]
+
+    def _heading_coverage(self, query: Query, doc: _Doc) -> float:
+        """Share of the question's weight found in the section's own heading."""
+        total = sum(word.weight for word in query.words) or 1.0
+        title = doc.fields["title"]
+        return sum(
+            word.weight for word in query.words if any(term in title for term, _ in word.alternatives)
+        ) / total
 
     def _saturated(self, doc: _Doc, term: str) -> float:
         weighted = 0.0

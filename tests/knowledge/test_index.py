@@ -1,0 +1,104 @@
+"""The index follows the runbook folder: incrementally, and in a running bot."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from bot.app import Application
+from bot.config import Config
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.index import RunbookIndex
+
+
+def test_first_build_indexes_every_markdown_file(runbooks: Path, tmp_path: Path):
+    (runbooks / "notes.txt").write_text("# not markdown\n")
+    (runbooks / ".git").mkdir()
+    (runbooks / ".git" / "HEAD.md").write_text("# hidden\n")
+    report = RunbookIndex(runbooks, tmp_path / "index").update()
+    assert report.rebuilt
+    assert sorted(report.added) == ["howto/drbd.md", "howto/ganeti.md"]
+    assert report.sections == 5
+
+
+def test_only_changed_files_are_reindexed(runbooks: Path, tmp_path: Path):
+    index = RunbookIndex(runbooks, tmp_path / "index")
+    index.update()
+    assert not index.update().touched
+
+    ganeti = runbooks / "howto" / "ganeti.md"
+    ganeti.write_text(ganeti.read_text() + "\n## Master failover\n\ngnt-cluster master-failover\n")
+    (runbooks / "howto" / "kvm.md").write_text("# KVM\n\nqemu monitor\n")
+    (runbooks / "howto" / "drbd.md").unlink()
+    report = index.update()
+    assert (report.changed, report.added, report.removed) == (["howto/ganeti.md"], ["howto/kvm.md"], ["howto/drbd.md"])
+    assert {s.section.title for s in index.sections()} == {
+        "Ganeti", "Rebalancing a cluster", "Node failure", "Master failover", "KVM"}
+
+
+def test_a_touched_but_identical_file_is_not_reindexed(runbooks: Path, tmp_path: Path):
+    index = RunbookIndex(runbooks, tmp_path / "index")
+    index.update()
+    drbd = runbooks / "howto" / "drbd.md"
+    os.utime(drbd, ns=(drbd.stat().st_atime_ns, drbd.stat().st_mtime_ns + 10**9))
+    report = index.update()
+    assert not report.touched
+
+
+def test_unreadable_files_are_skipped_with_a_warning(runbooks: Path, tmp_path: Path, caplog):
+    (runbooks / "diagram.md").write_bytes(b"\0\1\2binary")
+    report = RunbookIndex(runbooks, tmp_path / "index").update()
+    assert len(report.skipped) == 1 and "binary" in report.skipped[0]
+    assert "skipping runbook" in caplog.text
+    assert report.sections == 5
+
+
+def test_another_runbook_folder_or_a_damaged_manifest_rebuilds(runbooks: Path, tmp_path: Path):
+    index_dir = tmp_path / "index"
+    RunbookIndex(runbooks, index_dir).update()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "a.md").write_text("# Alpha\n\ntext\n")
+    report = RunbookIndex(other, index_dir).update()
+    assert report.rebuilt and report.sections == 1
+    (index_dir / "gntbot-manifest.json").write_text("{broken")
+    assert RunbookIndex(other, index_dir).update().rebuilt
+
+
+def test_many_small_updates_keep_the_index_compact(runbooks: Path, tmp_path: Path):
+    index = RunbookIndex(runbooks, tmp_path / "index")
+    index.update()
+    page = runbooks / "howto" / "drbd.md"
+    for number in range(12):
+        page.write_text(page.read_text() + f"\n## Note {number}\n\ntext {number}\n")
+        index.update()
+    with index._open().reader() as reader:
+        assert len(reader.leaf_readers()) <= 9
+    assert len(index.sections()) == 5 + 12
+
+
+def test_a_running_bot_notices_a_changed_runbook_folder(runbooks: Path, tmp_path: Path):
+    config = Config.default()
+    config = replace(config, knowledge=replace(config.knowledge, runbooks=runbooks,
+                                               index=tmp_path / "index", reload_seconds=0.05))
+    knowledge = KnowledgeBase(runbooks, tmp_path / "index")
+    knowledge.refresh()
+    application = Application(config, knowledge)
+    assert knowledge.search("gnt-cluster master-failover", 1) == []
+
+    async def pull_then_ask() -> list:
+        watcher = asyncio.create_task(application.watch_runbooks())
+        (runbooks / "howto" / "master.md").write_text(
+            "# Master node failure\n\nPromote a candidate with gnt-cluster master-failover.\n")
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            hits = knowledge.search("gnt-cluster master-failover", 1)
+            if hits:
+                break
+        watcher.cancel()
+        return hits
+
+    hits = asyncio.run(pull_then_ask())
+    assert hits and hits[0].section.file == "howto/master.md"

@@ -1,0 +1,85 @@
+"""Search as operators use it: typos, pasted errors, chat words, near misses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge.answer import Hit, build_answer, command_lines, gist, link
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.sections import Section
+
+from conftest import SHIPPED
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory) -> KnowledgeBase:
+    knowledge = KnowledgeBase(SHIPPED, tmp_path_factory.mktemp("index"))
+    knowledge.refresh()
+    return knowledge
+
+
+def top(knowledge: KnowledgeBase, question: str) -> str | None:
+    hits = knowledge.search(question, 3)
+    return hits[0].section.heading if hits else None
+
+
+def test_the_readme_question_gets_the_hbal_procedure(shipped):
+    answer, _ = shipped.answer("how do I rebalance the cluster")
+    assert answer is not None
+    assert answer.section.heading == "Rebalancing a cluster"
+    assert "hbal -L -C -v -p" in answer.commands
+
+
+def test_typos_are_forgiven(shipped):
+    assert top(shipped, "how do i rebalnce the clustr") == "Rebalancing a cluster"
+    assert top(shipped, "drbd splt brian recovery") == "Split brain recovery"
+
+
+def test_a_pasted_allocator_error_finds_the_section_that_quotes_it(shipped):
+    error = ("Can's find primary node using iallocator hail: Request failed: No valid allocation "
+             "solutions, failure reasons: FailMem: 2, FailN1: 2")
+    assert top(shipped, error) == "Known issues"
+
+
+def test_chat_words_reach_runbook_words(shipped):
+    # "vm" is what people type, "instance" is what the runbook says
+    hits = shipped.search("how do i get a serial console on a vm", 3)
+    assert hits and hits[0].section.heading == "Accessing serial console"
+
+
+def test_near_misses_are_refused_with_the_closest_sections(shipped):
+    answer, closest = shipped.answer("how do i enable nested virtualization with vfio passthrough")
+    assert answer is None and len(closest) == 3
+    assert shipped.search("zfs zvol thin provisioning on ceph", 5) == []
+
+
+def test_an_empty_or_stop_word_question_is_not_answered(shipped):
+    assert shipped.search("how do i", 5) == []
+    assert shipped.search("", 5) == []
+
+
+def section(code: tuple[str, ...], text: str = "") -> Section:
+    return Section("howto/ganeti.md", "Node", "Node", 2, ("Ganeti",), "node", text, code, 1)
+
+
+def test_commands_exclude_the_output_of_pasted_terminal_sessions():
+    pasted = "root@fsn-node-01:~# gnt-instance list\nInstance Status\nweb-01 running\n$ hbal -L"
+    plain = "gnt-node list\n\ngnt-cluster verify"
+    assert command_lines(section((pasted, plain))) == (
+        "root@fsn-node-01:~# gnt-instance list", "$ hbal -L", "gnt-node list", "gnt-cluster verify")
+
+
+def test_gist_is_the_first_sentences_within_the_limit():
+    text = "First sentence here. Second one follows. " + "Third is very long " * 30
+    assert gist(section((), text)) == "First sentence here. Second one follows."
+    assert gist(section((), "word " * 100)).endswith("…")
+
+
+def test_links_use_the_wiki_base_url_or_the_file_path():
+    node = section(())
+    assert link(node, "https://gitlab.example.org/tpa/-/wikis/") == \
+        "https://gitlab.example.org/tpa/-/wikis/howto/ganeti#node"
+    assert link(node, "") == "howto/ganeti.md#node"
+    assert build_answer(Hit(node, 1.0), "").link == "howto/ganeti.md#node"
