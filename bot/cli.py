@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (| head): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -126,7 +129,15 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
 
 def _console(args: argparse.Namespace, config: Config) -> int:
     application = Application(config, _knowledge(config))
-    asyncio.run(ConsoleTransport(config.console_user).run(application.dispatcher))
+
+    async def session() -> None:
+        watcher = asyncio.create_task(application.watch_runbooks())
+        try:
+            await ConsoleTransport(config.console_user).run(application.dispatcher)
+        finally:
+            watcher.cancel()
+
+    asyncio.run(session())
     return 0
 
 
