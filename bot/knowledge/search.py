@@ -124,17 +124,20 @@ class Ranker:
                 weight = self.idf.get(term, self.unknown_idf)
                 if any(c.isdigit() for c in term):
                     weight *= 0.3  # host numbers and sizes say little about the topic
-                key = tuple(sorted(alternatives))
-                if key and key not in found:
+                key = tuple(sorted(alternatives)) or (term,)
+                if key not in found:
                     found[key] = Word(term, tuple(alternatives.items()), weight)
-                elif not key and term not in found:
-                    found[(term,)] = Word(term, (), weight)
         return Query(tuple(found.values()))
 
     def _variants(self, term: str) -> list[tuple[str, float]]:
         """The term itself if indexed, and indexed terms that differ from it only
-        by a short stem ending ("rebal" / "rebalanc")."""
+        by a short stem ending ("rebal" / "rebalanc", "add" / "ad")."""
         variants = [(term, 1.0)] if term in self.idf else []
+        # Porter undoubles a final consonant ("adding" -> "ad") but leaves short
+        # words alone ("add"): treat the two forms as one.
+        for other in (term[:-1] if term[-1:] * 2 == term[-2:] else term + term[-1:],):
+            if term.isalpha() and other in self.idf and other != term:
+                variants.append((other, 1.0))
         if term.isalpha() and len(term) >= MIN_STEM:
             start = bisect.bisect_left(self.sorted_terms, term)
             for other in self.sorted_terms[start : start + 20]:
