@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from bot.commands import help as help_commands
-from bot.commands import identity
+from bot.commands import cluster, identity
 from bot.commands.runbook import RunbookCommands
 from bot.config import Config
 from bot.core.access import AccessPolicy
@@ -38,6 +38,8 @@ class Application:
         help_commands.register(self.dispatcher, config.bot.name)
         identity.register(registry, self.policy)
         runbook.register(registry)
+        if config.clusters:
+            cluster.register(registry, config.clusters, config.bot.prefix)
 
     async def watch_runbooks(self) -> None:
         """Re-index whenever the runbook directory changes (e.g. after ``git pull``)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.configreader import ConfigError, Table
+from bot.ganeti.settings import ClusterSettings, parse_clusters
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_RUNBOOKS = PROJECT_ROOT / "runbooks"
@@ -41,6 +42,7 @@ class Config:
     operators: frozenset[str] = frozenset()
     console_user: str = field(default_factory=getpass.getuser)
     source: Path | None = None
+    clusters: tuple[ClusterSettings, ...] = ()
 
     @classmethod
     def default(cls) -> Config:
@@ -63,6 +65,7 @@ def load_config(path: Path) -> Config:
         operators=_operators(root.table("access")),
         console_user=_console_user(root.table("console")),
         source=path.resolve(),
+        clusters=parse_clusters(root.tables("clusters")),
     )
     root.done()
     return config

@@ -1,0 +1,110 @@
+"""One cluster as the bot sees it: typed answers, listings cached a few seconds.
+
+Listings (instances, nodes, groups, names, cluster info) are kept for
+``cache_seconds`` so that a burst of commands in the channel costs one round
+of requests. Single items and jobs are always fetched: a job's status is
+exactly what someone asks for when they ask again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from bot.ganeti import model
+from bot.ganeti.errors import RapiError
+from bot.ganeti.model import ClusterInfo, Group, Instance, InstanceDetail, Job, JobDetail, Node, NodeDetail
+from bot.ganeti.rapi import RapiClient
+from bot.ganeti.settings import ClusterSettings
+
+T = TypeVar("T")
+JOB_POLL_SECONDS = 0.25
+
+
+class Cluster:
+    """Read-only questions to one configured cluster. Blocking: run it in a thread."""
+
+    def __init__(self, settings: ClusterSettings, client: RapiClient | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self.client = client or RapiClient(settings)
+        self._clock = clock
+        self._cache: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    # -- cached listings ---------------------------------------------------
+
+    def info(self) -> ClusterInfo:
+        return self._cached("info", lambda: ClusterInfo.from_rapi(self.client.info()))
+
+    def instances(self) -> tuple[Instance, ...]:
+        return self._cached("instances", lambda: tuple(
+            Instance.from_row(row) for row in self.client.query("instance", model.INSTANCE_FIELDS)))
+
+    def nodes(self) -> tuple[Node, ...]:
+        return self._cached("nodes", lambda: tuple(
+            Node.from_row(row) for row in self.client.query("node", model.NODE_FIELDS)))
+
+    def groups(self) -> tuple[Group, ...]:
+        return self._cached("groups", lambda: tuple(
+            Group.from_row(row) for row in self.client.query("group", model.GROUP_FIELDS)))
+
+    def instance_names(self) -> tuple[str, ...]:
+        return self._cached("instance names", lambda: tuple(self.client.names("instances")))
+
+    def node_names(self) -> tuple[str, ...]:
+        return self._cached("node names", lambda: tuple(self.client.names("nodes")))
+
+    # -- always fresh ------------------------------------------------------
+
+    def instance(self, name: str) -> InstanceDetail:
+        """``gnt-instance info`` essentials; disk locations need a short query job."""
+        data = self.client.instance(name)
+        return InstanceDetail.from_rapi(data, self._query_data(name))
+
+    def node(self, name: str) -> NodeDetail:
+        data = self.client.node(name)
+        return NodeDetail.from_rapi(data, {group.uuid: group.name for group in self.groups()})
+
+    def jobs(self) -> tuple[Job, ...]:
+        rows = self.client.query("job", model.JOB_FIELDS)
+        return tuple(sorted((Job.from_row(row) for row in rows), key=lambda job: job.id))
+
+    def job(self, job_id: int) -> JobDetail:
+        return JobDetail.from_rapi(self.client.job(job_id))
+
+    def _query_data(self, name: str) -> dict[str, Any] | None:
+        """The info job's view of ``name``, or None if it failed or took too long.
+
+        Only where the disks live comes from it; the rest of the answer stands
+        without it, so a busy job queue degrades the answer instead of failing it.
+        """
+        deadline = self._clock() + self.settings.timeout
+        try:
+            job_id = self.client.submit_instance_query(name)
+            while True:
+                job = self.client.job(job_id)
+                if job.get("status") in model.JOB_FINISHED or self._clock() >= deadline:
+                    break
+                time.sleep(JOB_POLL_SECONDS)
+        except RapiError:
+            return None
+        if job.get("status") != "success":
+            return None
+        results = job.get("opresult") or [{}]
+        found = results[0].get(name) if isinstance(results[0], dict) else None
+        return found if isinstance(found, dict) else None
+
+    def _cached(self, key: str, load: Callable[[], T]) -> T:
+        ttl = self.settings.cache_seconds
+        with self._lock:
+            entry = self._cache.get(key)
+            if entry is not None and self._clock() - entry[0] < ttl:
+                return entry[1]
+        value = load()
+        with self._lock:
+            self._cache[key] = (self._clock(), value)
+        return value
