@@ -89,8 +89,11 @@ def test_the_example_configuration_is_valid(tmp_path, monkeypatch):
     stands, once its machine-specific paths and secrets exist."""
     example = (Path(__file__).resolve().parents[1] / "config.example.toml").read_text()
     (tmp_path / "wiki").mkdir()
+    (tmp_path / "fsn-password").write_text("read-secret\n")
+    monkeypatch.setenv("GNTBOT_CHI_READ_PASSWORD", "read-secret")
     config = tmp_path / "config.toml"
-    config.write_text(example.replace('"/srv/wiki"', f'"{tmp_path / "wiki"}"'))
+    config.write_text(example.replace('"/srv/wiki"', f'"{tmp_path / "wiki"}"')
+                      .replace('"/etc/gntbot/gnt-fsn.read-password"', f'"{tmp_path / "fsn-password"}"'))
     checked = gntbot("-c", str(config), "check-config")
     assert checked.returncode == 0, checked.stderr
     assert "OK" in checked.stdout
