@@ -34,6 +34,7 @@ class Application:
             Pager(config.bot.page_lines),
             prefix=config.bot.prefix,
             on_question=runbook.question,
+            on_chatter=runbook.offer,  # transports pass only pasted errors, where enabled
         )
         help_commands.register(self.dispatcher, config.bot.name)
         identity.register(registry, self.policy)

@@ -143,13 +143,21 @@ def _console(args: argparse.Namespace, config: Config) -> int:
 
 def _check_config(args: argparse.Namespace, config: Config) -> int:
     where = config.source or "built-in defaults"
+    networks = [f"irc:{irc.network}" for irc in config.irc] + (["xmpp"] if config.xmpp else [])
     print(f"{where}: OK (runbooks {config.knowledge.runbooks}, index {config.knowledge.index}, "
-          f"{len(config.operators)} operators)")
+          f"{len(config.operators)} operators, clusters: {', '.join(c.name for c in config.clusters) or 'none'}, "
+          f"chat: {', '.join(networks) or 'none'})")
     return 0
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
-    raise GntbotError("no chat transport is configured: add [irc.NAME] or [xmpp] sections (see config.example.toml)")
+    from bot.transports.runner import build_transports, serve
+
+    if not args.verbose:
+        logging.getLogger().setLevel(config.bot.log_level)
+    transports = build_transports(config)
+    asyncio.run(serve(Application(config, _knowledge(config)), transports))
+    return 0
 
 
 _COMMANDS = {

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.configreader import ConfigError, Table
 from bot.ganeti.settings import ClusterSettings, parse_clusters
+from bot.transports.settings import IrcSettings, XmppSettings, parse_irc, parse_xmpp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_RUNBOOKS = PROJECT_ROOT / "runbooks"
@@ -43,6 +44,8 @@ class Config:
     console_user: str = field(default_factory=getpass.getuser)
     source: Path | None = None
     clusters: tuple[ClusterSettings, ...] = ()
+    irc: tuple[IrcSettings, ...] = ()
+    xmpp: XmppSettings | None = None
 
     @classmethod
     def default(cls) -> Config:
@@ -59,13 +62,16 @@ def load_config(path: Path) -> Config:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from error
     root = Table(data, "", path.resolve())
+    bot = _bot(root.table("bot"))
     config = Config(
-        bot=_bot(root.table("bot")),
+        bot=bot,
         knowledge=_knowledge(root.table("knowledge")),
         operators=_operators(root.table("access")),
         console_user=_console_user(root.table("console")),
         source=path.resolve(),
         clusters=parse_clusters(root.tables("clusters")),
+        irc=tuple(parse_irc(name, table, bot.name) for name, table in root.tables("irc")),
+        xmpp=parse_xmpp(root.table("xmpp"), bot.name) if "xmpp" in data else None,
     )
     root.done()
     return config

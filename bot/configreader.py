@@ -117,10 +117,11 @@ class Table:
 
     def tables(self, key: str) -> Iterator[tuple[str, Table]]:
         """The sub-tables of ``[key.NAME]``, in file order."""
+        prefix = f"{self.name}.{key}" if self.name else key
         for name, value in self._get(key, dict, {}).items():
             if not isinstance(value, dict):
                 raise self.error(f"{key}.{name}", "expected a table")
-            yield name, Table(value, f"{key}.{name}", self.source)
+            yield name, Table(value, f"{prefix}.{name}", self.source)
 
     def _mark(self, key: str) -> None:
         self._read.add(key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -89,11 +90,15 @@ def test_the_example_configuration_is_valid(tmp_path, monkeypatch):
     stands, once its machine-specific paths and secrets exist."""
     example = (Path(__file__).resolve().parents[1] / "config.example.toml").read_text()
     (tmp_path / "wiki").mkdir()
-    (tmp_path / "fsn-password").write_text("read-secret\n")
-    monkeypatch.setenv("GNTBOT_CHI_READ_PASSWORD", "read-secret")
+    example = example.replace('"/srv/wiki"', f'"{tmp_path / "wiki"}"')
+    for secret in sorted(set(re.findall(r'^\w+_file = "(/etc/gntbot/[^"]+)"', example, re.M))):
+        stand_in = tmp_path / Path(secret).name
+        stand_in.write_text("secret\n")
+        example = example.replace(f'"{secret}"', f'"{stand_in}"')
+    for variable in re.findall(r'^\w+_env = "(\w+)"', example, re.M):
+        monkeypatch.setenv(variable, "secret")
     config = tmp_path / "config.toml"
-    config.write_text(example.replace('"/srv/wiki"', f'"{tmp_path / "wiki"}"')
-                      .replace('"/etc/gntbot/gnt-fsn.read-password"', f'"{tmp_path / "fsn-password"}"'))
+    config.write_text(example)
     checked = gntbot("-c", str(config), "check-config")
     assert checked.returncode == 0, checked.stderr
     assert "OK" in checked.stdout

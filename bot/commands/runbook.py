@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.core.access import Permission
-from bot.core.message import Message, Reply
+from bot.core.message import NO_REPLY, Message, Reply
 from bot.core.registry import Invocation, Registry
 from bot.knowledge.answer import Answer, Hit, link
 from bot.knowledge.base import KnowledgeBase
@@ -76,6 +76,16 @@ class RunbookCommands:
     async def question(self, message: Message) -> Reply:
         """A plain line addressed to the bot is a question."""
         return await self._answer(message.text)
+
+    async def offer(self, message: Message) -> Reply:
+        """A Ganeti error pasted in a channel, not addressed to the bot: point to
+        the runbook section that covers it, or stay quiet if none does."""
+        answer, _ = await asyncio.to_thread(self.knowledge.answer, message.text)
+        if answer is None:
+            return NO_REPLY
+        return Reply.of(
+            f"{message.sender.name}: that error is covered in {answer.section.breadcrumbs} — {answer.link}"
+        )
 
     async def _answer(self, question: str) -> Reply:
         answer, closest = await asyncio.to_thread(self.knowledge.answer, question)

@@ -6,14 +6,17 @@ import asyncio
 
 import pytest
 
+from bot.app import Application
 from bot.commands import help as help_commands
 from bot.commands import identity
+from bot.config import SHIPPED_RUNBOOKS, Config
 from bot.core.access import AccessPolicy, Permission
 from bot.core.dispatch import Dispatcher
 from bot.core.message import Identity, Message, Reply
 from bot.core.paging import Pager
 from bot.core.registry import Invocation, Registry
 from bot.errors import GntbotError
+from bot.knowledge.base import KnowledgeBase
 
 ALICE = Identity("irc", "alice", account="alice")
 MALLORY = Identity("irc", "alice_", account=None, unverified_reason="alice_ is not logged in to services")
@@ -138,3 +141,15 @@ def test_pager_forgets_stale_pages_and_bounds_memory():
     assert pager.next_page(("irc", "#ops", "a"), "!more") is None  # evicted, least recently used
     now[0] = 120
     assert pager.next_page(("irc", "#ops", "c"), "!more") is None  # expired
+
+
+def test_a_pasted_error_is_offered_its_runbook_section_and_other_chatter_is_not(tmp_path):
+    knowledge = KnowledgeBase(SHIPPED_RUNBOOKS, tmp_path / "index")
+    dispatcher = Application(Config.default(), knowledge).dispatcher
+    pasted = ("Failure: prerequisites not met for this operation: Can's find primary node using "
+              "iallocator hail: Request failed: No valid allocation solutions, failure reasons: "
+              "FailMem: 2, FailN1: 2")
+    offer = say(dispatcher, pasted, BOB)
+    assert offer == ["bob: that error is covered in How-to › Adding a new instance › Known issues — "
+                     "ganeti/instances.md#known-issues"]
+    assert say(dispatcher, "Failure: the coffee machine exploded with quorum loss", BOB) == []

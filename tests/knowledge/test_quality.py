@@ -7,7 +7,6 @@ the README); they protect the ranking from silent damage, they are not goals.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 

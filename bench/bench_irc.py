@@ -1,0 +1,148 @@
+"""Question → first answer line, through a real IRC server, against the floor.
+
+Starts InspIRCd + Anope (as the chat tests do), the bot (TLS, SASL, account
+tags) and two plain clients: a person, and an echo client that repeats
+every line it gets. The floor is the person's round trip through the
+server to the echo client and back; the bot's figure is the time from the
+person's question to the first line of the bot's answer. Between questions
+the person waits for the whole answer and a pause, so the figures measure
+the bot's work, not its outgoing flood control. Prints figures; asserts
+nothing.
+
+    python bench/bench_irc.py [--rounds 200]
+
+Needs root (the servers run as the ``irc`` user through setpriv) and the
+Debian packages inspircd, anope and openssl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.app import Application  # noqa: E402
+from bot.config import SHIPPED_RUNBOOKS, BotSettings, Config, KnowledgeSettings  # noqa: E402
+from bot.configreader import Table  # noqa: E402
+from bot.knowledge.base import KnowledgeBase  # noqa: E402
+from bot.transports.irc import IrcTransport  # noqa: E402
+from bot.transports.settings import parse_irc  # noqa: E402
+from tests.chat.harness import Loop, RunningBot  # noqa: E402
+from tests.chat.people import IrcPerson, connect_all  # noqa: E402
+from tests.chat.servers import Certs, InspircdAnope  # noqa: E402
+
+ACCOUNTS = {"alice": "alicepass1", "gntbot": "botpass123"}
+QUESTIONS = ROOT / "tests" / "questions" / "runbooks.jsonl"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def echo(person: IrcPerson, stop: threading.Event) -> None:
+    """Repeat every private line straight back to its sender."""
+    while not stop.is_set():
+        try:
+            line = person.expect(lambda l: l.command == "PRIVMSG", 0.5)
+        except AssertionError:
+            continue
+        person.say(line.nick, line.text)
+
+
+def quiet(person: IrcPerson, seconds: float) -> None:
+    """Wait until nothing has come for ``seconds``."""
+    while person.collect(lambda l: True, seconds):
+        pass
+
+
+def measure(rounds: int, folder: Path) -> dict[str, list[float]]:
+    for sub in ("certs", "ircd"):
+        (folder / sub).mkdir()
+    certs = Certs.make(folder / "certs")
+    server = InspircdAnope(folder / "ircd", certs, ACCOUNTS)
+    loop = Loop()
+    people: list[IrcPerson] = []
+    stop = threading.Event()
+    bot = None
+    try:
+        server.start()
+        (folder / "password").write_text(ACCOUNTS["gntbot"])
+        table = Table({"server": "127.0.0.1", "port": server.tls_port, "ca_file": str(certs.ca),
+                       "password_file": str(folder / "password"), "channels": ["#bench"],
+                       "flood": {"burst": 10, "rate": 40.0, "user_burst": 1000, "user_rate": 100.0}},
+                      "irc.bench", folder / "config.toml")
+        knowledge = KnowledgeBase(SHIPPED_RUNBOOKS, folder / "index")
+        knowledge.refresh()
+        config = Config(bot=BotSettings(), knowledge=KnowledgeSettings(index=folder / "index", reload_seconds=0))
+        app = Application(config, knowledge)
+        bot = RunningBot(loop, IrcTransport(parse_irc("bench", table, "gntbot"), "gntbot"), app.dispatcher)
+
+        alice, echoer = IrcPerson(server.port, "alice", "alice", ACCOUNTS["alice"]), IrcPerson(server.port, "echo")
+        people += [alice, echoer]
+        connect_all(alice, echoer)
+        alice.join("#bench")
+        alice.expect(lambda l: (l.command == "JOIN" and l.nick == "gntbot")
+                     or (l.command == "353" and "@gntbot" in l.text.split()), 15, "the bot in #bench")
+        threading.Thread(target=echo, args=(echoer, stop), daemon=True).start()
+
+        questions = [json.loads(line)["q"] for line in QUESTIONS.read_text().splitlines() if line.strip()]
+        floor, answer = [], []
+        for n in range(rounds):
+            alice.forget()
+            start = time.perf_counter()
+            alice.say("echo", f"ping {n}")
+            alice.expect(lambda l, n=n: l.nick == "echo" and l.text == f"ping {n}", 5, "the echo")
+            floor.append(time.perf_counter() - start)
+
+            question = questions[n % len(questions)].removeprefix("gntbot: ")
+            alice.forget()
+            start = time.perf_counter()
+            alice.say("#bench", f"gntbot: {question}")
+            alice.expect(lambda l: l.nick == "gntbot" and l.text.startswith("alice: "), 10, "the answer")
+            answer.append(time.perf_counter() - start)
+            quiet(alice, 0.15)  # the rest of the answer, and time for the bucket to refill
+        return {"floor": floor, "answer": answer}
+    finally:
+        stop.set()
+        if bot is not None:
+            bot.stop()
+        for person in people:
+            person.close()
+        server.stop()
+        loop.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=200)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="gntbot-bench-"))
+    folder.chmod(0o711)
+    try:
+        figures = measure(args.rounds, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"{args.rounds} rounds through InspIRCd 3 (TLS + SASL for the bot), times in ms:")
+    print(f"{'':28} {'p50':>8} {'p99':>8} {'mean':>8}")
+    rows = {name: [1000 * value for value in values] for name, values in figures.items()}
+    for name, label in (("floor", "echo round trip (floor)"), ("answer", "question -> first line")):
+        values = rows[name]
+        print(f"{label:28} {percentile(values, 0.5):8.1f} {percentile(values, 0.99):8.1f} "
+              f"{statistics.fmean(values):8.1f}")
+    p50 = percentile(rows["answer"], 0.5) - percentile(rows["floor"], 0.5)
+    p99 = percentile(rows["answer"], 0.99) - percentile(rows["floor"], 0.99)
+    print(f"{'above the floor':28} {p50:8.1f} {p99:8.1f}   (goal: <= 30 ms p50, <= 100 ms p99)")
+
+
+if __name__ == "__main__":
+    main()
