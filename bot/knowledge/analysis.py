@@ -66,13 +66,17 @@ def terms_of(lowered_words: Iterable[str]) -> list[str]:
     """`terms` for words already split out by `words`."""
     out: list[str] = []
     for word in lowered_words:
-        if word.isalnum():
-            if word not in STOP_WORDS:
-                out.append(normalize(word))
-            continue
-        out.append(word)
-        out.extend(normalize(part) for part in _PART.findall(word) if part not in STOP_WORDS and part != "_")
+        out.extend(word_terms(word))
     return out
+
+
+@lru_cache(maxsize=100_000)
+def word_terms(word: str) -> tuple[str, ...]:
+    """The terms of one lower-cased word (a compound gives itself and its parts)."""
+    if word.isalnum():
+        return () if word in STOP_WORDS else (normalize(word),)
+    parts = (normalize(part) for part in _PART.findall(word) if part not in STOP_WORDS and part != "_")
+    return (word, *parts)
 
 
 FIELDS = ("title", "trail", "text", "code")
