@@ -1,0 +1,42 @@
+"""Fixtures shared by several test folders.
+
+The real Ganeti lab is expensive (about 40 s to build), so it is started at
+most once per session, for the cluster tests and for the chat test that asks
+cluster questions over real IRC and XMPP servers.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "cluster"))
+
+import labctl  # noqa: E402
+from clusterkit import READER  # noqa: E402
+
+from bot.ganeti.settings import ClusterSettings  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[labctl.Lab]:
+    """The 3-node lab of tests/cluster/lab, torn down at the end (also when a
+    test fails); skipped only where the machine cannot make network namespaces."""
+    reason = labctl.unavailable()
+    if reason:
+        pytest.skip(reason)
+    cluster = labctl.Lab(tmp_path_factory.mktemp("ganeti-lab"), labctl.free_port())
+    try:
+        cluster.up()
+        yield cluster
+    finally:
+        cluster.down()
+
+
+@pytest.fixture(scope="session")
+def lab_settings(lab: labctl.Lab) -> ClusterSettings:
+    digest = lab.fingerprint().split(":", 1)[1].replace(":", "").lower()
+    return ClusterSettings("lab", lab.url, READER, fingerprint=digest, timeout=15, cache_seconds=0)
