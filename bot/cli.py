@@ -17,6 +17,7 @@ from bot.core.message import Identity, Message
 from bot.errors import GntbotError
 from bot.knowledge.answer import link
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.index import RunbookIndex
 from bot.transports.console import ConsoleTransport
 
 log = logging.getLogger("gntbot")
@@ -87,7 +88,7 @@ def _knowledge(config: Config) -> KnowledgeBase:
 
 
 def _index(args: argparse.Namespace, config: Config) -> int:
-    report = KnowledgeBase(config.knowledge.runbooks, config.knowledge.index).index.update()
+    report = RunbookIndex(config.knowledge.runbooks, config.knowledge.index).update()
     for skipped in report.skipped:
         print(f"skipped: {skipped}", file=sys.stderr)
     print(f"{config.knowledge.index}: {report.summary()}")

@@ -59,13 +59,12 @@ class RunbookCommands:
     async def search(self, call: Invocation) -> Reply:
         if not call.args:
             return Reply.of(f"usage: {self.prefix}search QUERY (e.g. {self.prefix}search drbd split brain)")
-        hits = await asyncio.to_thread(self.knowledge.search, call.args, SEARCH_RESULTS)
-        if not hits:
-            closest = await asyncio.to_thread(self.knowledge.ranker.closest, call.args, 3)
-            return Reply.of(*format_refusal(closest, self.knowledge.base_url))
+        ranking = await asyncio.to_thread(self.knowledge.lookup, call.args, SEARCH_RESULTS)
+        if not ranking.answerable:
+            return Reply.of(*format_refusal(ranking.hits[:3], self.knowledge.base_url))
         return Reply.of(
             *(f"{rank}. {hit.section.breadcrumbs} — {link(hit.section, self.knowledge.base_url)}"
-              for rank, hit in enumerate(hits, 1))
+              for rank, hit in enumerate(ranking.hits, 1))
         )
 
     async def howto(self, call: Invocation) -> Reply:

@@ -28,7 +28,6 @@ class Answer:
     gist: str
     commands: tuple[str, ...]
     link: str
-    score: float
 
 
 def link(section: Section, base_url: str) -> str:
@@ -76,5 +75,4 @@ def build_answer(hit: Hit, base_url: str) -> Answer:
         gist=gist(hit.section),
         commands=command_lines(hit.section),
         link=link(hit.section, base_url),
-        score=hit.score,
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.knowledge.answer import Answer, Hit, build_answer
 from bot.knowledge.index import RunbookIndex, UpdateReport
-from bot.knowledge.search import Ranker
+from bot.knowledge.search import Ranker, Ranking
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,10 @@ class KnowledgeBase:
         assert ranker is not None
         return ranker
 
+    def lookup(self, query: str, limit: int = 5) -> Ranking:
+        """The best sections for ``query`` and whether they answer it."""
+        return self.ranker.lookup(query, limit)
+
     def search(self, query: str, limit: int = 5) -> list[Hit]:
         """The best sections for ``query``, best first; empty when nothing answers it."""
         return self.ranker.search(query, limit)
@@ -52,7 +56,7 @@ class KnowledgeBase:
     def answer(self, question: str) -> tuple[Answer | None, list[Hit]]:
         """The answer to ``question``, or None with the closest sections when the
         runbooks do not answer it."""
-        hits = self.ranker.search(question, limit=3)
-        if hits:
-            return build_answer(hits[0], self.base_url), hits
-        return None, self.ranker.closest(question, limit=3)
+        ranking = self.lookup(question, limit=3)
+        if ranking.answerable:
+            return build_answer(ranking.hits[0], self.base_url), ranking.hits
+        return None, ranking.hits

@@ -238,10 +238,6 @@ class RunbookIndex:
     def section_count(self) -> int:
         return self._open().doc_count()
 
-    def generation(self) -> str:
-        """Changes whenever the index content changes (to know when to reload)."""
-        return self._open().latest_generation().__str__()
-
     # -- manifest ----------------------------------------------------------
 
     def _read_manifest(self) -> dict | None:

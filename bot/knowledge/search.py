@@ -80,6 +80,15 @@ class Query:
     words: tuple[Word, ...]
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """The best sections for a question, and whether the best one answers it
+    (when it does not, the hits are still worth offering as "closest")."""
+
+    hits: list[Hit]
+    answerable: bool
+
+
 class Ranker:
     """Scores every section of a runbook collection against a question."""
 
@@ -114,10 +123,9 @@ class Ranker:
                 continue
             word = self.speller.correct(raw)
             word_terms = terms(word)
-            parts = word_terms[1:] if len(word_terms) > 1 else word_terms
             for term in word_terms:
                 alternatives = dict(self._variants(term))
-                if term in parts and len(parts) == 1:
+                if len(word_terms) == 1:  # a plain word, not a compound or one of its parts
                     for equivalent in self.equivalents.get(word, ()):
                         for alternative in terms(equivalent)[:1]:
                             alternatives.setdefault(alternative, EQUIVALENT_WEIGHT)
@@ -133,12 +141,14 @@ class Ranker:
         """The term itself if indexed, and indexed terms that differ from it only
         by a short stem ending ("rebal" / "rebalanc", "add" / "ad")."""
         variants = [(term, 1.0)] if term in self.idf else []
+        if not term.isalpha():
+            return variants
         # Porter undoubles a final consonant ("adding" -> "ad") but leaves short
         # words alone ("add"): treat the two forms as one.
-        for other in (term[:-1] if term[-1:] * 2 == term[-2:] else term + term[-1:],):
-            if term.isalpha() and other in self.idf and other != term:
-                variants.append((other, 1.0))
-        if term.isalpha() and len(term) >= MIN_STEM:
+        other = term[:-1] if term[-2:] == term[-1] * 2 else term + term[-1]
+        if other in self.idf:
+            variants.append((other, 1.0))
+        if len(term) >= MIN_STEM:
             start = bisect.bisect_left(self.sorted_terms, term)
             for other in self.sorted_terms[start : start + 20]:
                 if not other.startswith(term):
@@ -152,10 +162,6 @@ class Ranker:
         return variants
 
     # -- scoring -------------------------------------------------------------
-
-    def rank(self, question: str, limit: int = 10) -> list[Hit]:
-        """Every matching section by BM25F, best first, without abstaining."""
-        return self._rank(self.analyse(question), limit)
 
     def _rank(self, query: Query, limit: int) -> list[Hit]:
         scores: dict[int, float] = {}
@@ -223,8 +229,8 @@ class Ranker:
 
     # -- the public face -----------------------------------------------------
 
-    def search(self, question: str, limit: int = 5) -> list[Hit]:
-        """The sections that answer ``question``, best first; [] to abstain.
+    def lookup(self, question: str, limit: int = 5) -> Ranking:
+        """The best sections for ``question``, and whether to answer at all.
 
         The bot abstains when even the best section lacks most of what makes
         the question distinctive: a near miss (a feature or an error text the
@@ -232,10 +238,10 @@ class Ranker:
         """
         query = self.analyse(question)
         hits = self._rank(query, limit)
-        if not hits or not self.answerable(query, self._docs_by_key[hits[0].section.key]):
-            return []
-        return hits
+        answerable = bool(hits) and self.answerable(query, self._docs_by_key[hits[0].section.key])
+        return Ranking(hits, answerable)
 
-    def closest(self, question: str, limit: int = 3) -> list[Hit]:
-        """The nearest sections, answer or not (offered when abstaining)."""
-        return self.rank(question, limit)
+    def search(self, question: str, limit: int = 5) -> list[Hit]:
+        """The sections that answer ``question``, best first; [] to abstain."""
+        ranking = self.lookup(question, limit)
+        return ranking.hits if ranking.answerable else []

@@ -10,7 +10,6 @@ probes rather than a scan of the vocabulary.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 
 MIN_LENGTH = 4  # shorter words are too often abbreviations to correct...
 SHORT_TARGETS = frozenset({"the", "and", "for", "not", "can", "how", "you", "why", "its", "off", "out"})
@@ -46,10 +45,6 @@ class Speller:
             if word.isalpha() and len(word) >= MIN_LENGTH - 1:
                 for variant in _deletions(word):
                     self._by_deletion.setdefault(variant, []).append(word)
-
-    @classmethod
-    def from_words(cls, words: Iterable[str]) -> Speller:
-        return cls(Counter(words))
 
     def correct(self, word: str) -> str:
         """``word`` itself if known or uncorrectable, else the likeliest known word."""
