@@ -87,6 +87,13 @@ class Table:
     def optional_path(self, key: str) -> Path | None:
         return self.path(key) if key in self._data else self._mark(key)
 
+    def optional_file(self, key: str) -> Path | None:
+        """An optional path that must name an existing file (a CA, a certificate)."""
+        path = self.optional_path(key)
+        if path is not None and not path.is_file():
+            raise self.error(key, f"{path} is not a readable file")
+        return path
+
     def secret(self, key: str, *, required: bool = True) -> str | None:
         """A secret from ``KEY_file`` (a file holding it) or ``KEY_env`` (a variable).
 

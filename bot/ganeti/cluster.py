@@ -33,7 +33,8 @@ class Cluster:
         self.client = client or RapiClient(settings)
         self._clock = clock
         self._cache: dict[str, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()  # guards _loading
 
     # -- cached listings ---------------------------------------------------
 
@@ -99,12 +100,15 @@ class Cluster:
         return found if isinstance(found, dict) else None
 
     def _cached(self, key: str, load: Callable[[], T]) -> T:
-        ttl = self.settings.cache_seconds
+        """``key``'s listing, loaded at most once at a time: commands arriving
+        together while it loads wait for that one request instead of each
+        sending their own."""
         with self._lock:
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:
             entry = self._cache.get(key)
-            if entry is not None and self._clock() - entry[0] < ttl:
+            if entry is not None and self._clock() - entry[0] < self.settings.cache_seconds:
                 return entry[1]
-        value = load()
-        with self._lock:
+            value = load()
             self._cache[key] = (self._clock(), value)
-        return value
+            return value

@@ -9,7 +9,9 @@ the error lists them so the person can pick.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from bot.ganeti.cluster import Cluster
 from bot.ganeti.errors import AmbiguousName, RapiError, RapiNotFound, UnknownName
@@ -18,6 +20,22 @@ from bot.ganeti.names import checked_name
 from bot.ganeti.settings import ClusterSettings
 
 MAX_LISTED = 5
+T = TypeVar("T")
+
+
+def _ask_each(clusters: Sequence[Cluster], question: Callable[[Cluster], T]) -> list[T | RapiError]:
+    """``question`` put to every cluster at once: one that does not answer (up to
+    its timeout and retries) must not delay the answer from the others."""
+    def ask(cluster: Cluster) -> T | RapiError:
+        try:
+            return question(cluster)
+        except RapiError as error:
+            return error
+
+    if len(clusters) == 1:
+        return [ask(clusters[0])]
+    with ThreadPoolExecutor(len(clusters)) as pool:
+        return list(pool.map(ask, clusters))
 
 
 @dataclass(frozen=True)
@@ -26,7 +44,6 @@ class Found:
 
     cluster: Cluster
     name: str
-    expanded: bool  # True when a short name was expanded to ``name``
 
 
 class Clusters:
@@ -60,13 +77,14 @@ class Clusters:
         """Job IDs are per cluster: look in each, and refuse to guess between two."""
         found: list[tuple[Cluster, JobDetail]] = []
         failures: list[RapiError] = []
-        for cluster in self.select(within):
-            try:
-                found.append((cluster, cluster.job(job_id)))
-            except RapiNotFound:
+        clusters = self.select(within)
+        for cluster, answer in zip(clusters, _ask_each(clusters, lambda cluster: cluster.job(job_id))):
+            if isinstance(answer, RapiNotFound):
                 continue
-            except RapiError as error:
-                failures.append(error)
+            if isinstance(answer, RapiError):
+                failures.append(answer)
+            else:
+                found.append((cluster, answer))
         if len(found) > 1:
             where = " and ".join(f"@{cluster.name}" for cluster, _ in found)
             example = f"job {job_id} @{found[0][0].name}"
@@ -82,18 +100,16 @@ class Clusters:
         partial: list[Found] = []
         failures: list[RapiError] = []
         clusters = self.select(within)
-        for cluster in clusters:
-            try:
-                names = listing(cluster)
-            except RapiError as error:
-                failures.append(error)
+        for cluster, names in zip(clusters, _ask_each(clusters, listing)):
+            if isinstance(names, RapiError):
+                failures.append(names)
                 continue
             for name in names:
                 lowered = name.lower()
                 if lowered == wanted:
-                    exact.append(Found(cluster, name, expanded=False))
+                    exact.append(Found(cluster, name))
                 elif lowered.startswith(wanted + "."):
-                    partial.append(Found(cluster, name, expanded=True))
+                    partial.append(Found(cluster, name))
         matches = exact or partial
         if len(matches) == 1:
             return matches[0]

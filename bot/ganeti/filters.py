@@ -11,13 +11,12 @@ part of the instance name.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.ganeti.errors import InvalidName
 from bot.ganeti.model import Instance
-from bot.ganeti.names import short
+from bot.ganeti.names import TAG_PATTERN, short
 
 KINDS = ("name", "node", "status", "tag")
 STATUSES = ("running", "ADMIN_down", "ADMIN_offline", "USER_down", "ERROR_up", "ERROR_down",
@@ -26,7 +25,6 @@ _GROUPS = {
     "error": frozenset(status for status in STATUSES if status.startswith("ERROR_")),
     "down": frozenset({"ADMIN_down", "USER_down", "ERROR_down"}),
 }
-_WORD = re.compile(r"[\w.+*/:@?\[\]!-]{1,128}")
 
 Predicate = Callable[[Instance], bool]
 
@@ -46,7 +44,7 @@ def parse_terms(words: Sequence[str]) -> tuple[Term, ...]:
             kind, text = key.lower(), value
         else:
             kind, text = "", word
-        if not _WORD.fullmatch(text):
+        if not TAG_PATTERN.fullmatch(text):  # filter words look like tags, names or states
             raise InvalidName(f"{word[:40]!r} is not a filter word (try a name part, node, status or tag)")
         terms.append(Term(kind, text))
     return tuple(terms)

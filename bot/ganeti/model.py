@@ -184,7 +184,6 @@ class InstanceDetail:
     instance: Instance
     os: str
     group: str | None
-    oper_state: bool | None
     disks: tuple[Disk, ...]
     nics: tuple[Nic, ...]
     created: datetime | None
@@ -203,7 +202,6 @@ class InstanceDetail:
             instance=Instance.from_row(row),
             os=data.get("os") or "",
             group=(query_data or {}).get("pnode_group_name"),
-            oper_state=data.get("oper_state"),
             disks=tuple(Disk(size, _at(names, i), _at(locations, i)) for i, size in enumerate(sizes)),
             nics=tuple(
                 Nic(ip, mac, _at(data.get("nic.modes"), i) or "", _at(data.get("nic.links"), i) or "",

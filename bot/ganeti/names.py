@@ -58,7 +58,7 @@ def strip_domain(name: str, domain: str) -> str:
     return name[: -len(domain)] if domain and name.endswith(domain) else name
 
 
-_TAG_PATTERN = re.compile(r"[\w.+*/:@?\[\]!-]{1,128}")
+TAG_PATTERN = re.compile(r"[\w.+*/:@?\[\]!-]{1,128}")
 
 
 def tag_matcher(pattern: str) -> Callable[[str], bool]:
@@ -68,7 +68,7 @@ def tag_matcher(pattern: str) -> Callable[[str], bool]:
     a wildcard rather than a regular expression: a pattern typed in chat
     cannot make the bot backtrack for minutes.
     """
-    if not _TAG_PATTERN.fullmatch(pattern):
+    if not TAG_PATTERN.fullmatch(pattern):
         raise InvalidName(f"{pattern[:40]!r} is not a tag pattern (tag characters and the wildcards * ? [ ])")
     regex = re.compile(fnmatch.translate(f"*{pattern}*"))
     return lambda tag: regex.match(tag) is not None

@@ -75,13 +75,27 @@ class PinnedAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
 
 
+_STARTS_A_JOB = re.compile(r"^/2/instances/[^/]+/info$")
+
+
+class _Retry(Retry):
+    """GETs are retried, except ``/2/instances/NAME/info``: it queues a job, and
+    after a 502/503/504 that job may already be queued; asking again would queue
+    a second one. (A refused connection never reached RAPI and is retried.)"""
+
+    def increment(self, method=None, url=None, response=None, *args, **kwargs):  # noqa: ANN001
+        if response is not None and url and _STARTS_A_JOB.match(urlsplit(url).path):
+            raise MaxRetryError(kwargs.get("_pool"), url, "not retried: the request starts a job")
+        return super().increment(method, url, response, *args, **kwargs)
+
+
 def build_session(settings: ClusterSettings) -> requests.Session:
     """A session that trusts only what ``settings`` says, and reads as the read user."""
     session = requests.Session()
     session.trust_env = False
     session.auth = (settings.read.user, settings.read.password)
     session.headers.update({"User-Agent": f"gntbot/{__version__}", "Accept": "application/json"})
-    retry = Retry(
+    retry = _Retry(
         total=settings.retries,
         connect=settings.retries,
         status=settings.retries,
@@ -247,7 +261,7 @@ def _message(response: requests.Response) -> str:
         message = body["message"]
     except (ValueError, KeyError, TypeError):
         return response.reason or "no explanation"
-    return html.unescape(str(message))
+    return _short(html.unescape(str(message)))
 
 
 def _cause(error: BaseException) -> BaseException:

@@ -68,7 +68,7 @@ def parse_clusters(tables: Iterable[tuple[str, Table]]) -> tuple[ClusterSettings
 
 
 def _cluster(name: str, table: Table) -> ClusterSettings:
-    ca_file = table.optional_path("ca_file")
+    ca_file = table.optional_file("ca_file")
     fingerprint = table.optional_string("fingerprint")
     settings = ClusterSettings(
         name=name,
@@ -81,8 +81,6 @@ def _cluster(name: str, table: Table) -> ClusterSettings:
         retries=table.integer("retries", 2, low=0, high=5),
         cache_seconds=table.number("cache_seconds", 5.0, low=0),
     )
-    if ca_file is not None and not ca_file.is_file():
-        raise table.error("ca_file", f"{ca_file} is not a readable file")
     table.done()
     return settings
 

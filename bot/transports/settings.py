@@ -98,13 +98,6 @@ class XmppSettings:
     ca_file: Path | None = None
 
 
-def _file(table: Table, key: str) -> Path | None:
-    path = table.optional_path(key)
-    if path is not None and not path.is_file():
-        raise table.error(key, f"{path} is not a readable file")
-    return path
-
-
 def _rooms(table: Table, listed: tuple[str, ...], sub: str, secret: str, valid: re.Pattern[str],
            what: str) -> tuple[RoomSettings, ...]:
     """Rooms from the ``rooms``/``channels`` list plus ``[...SUB."NAME"]`` tables,
@@ -154,7 +147,7 @@ def parse_irc(network: str, table: Table, default_nick: str) -> IrcSettings:
     chat = _chat(table, default_nick, channels, FloodSettings())
     if not _NICK.match(chat.nick):
         raise table.error("nick", f"{chat.nick!r} is not a valid IRC nick")
-    client_cert, client_key = _file(table, "client_cert"), _file(table, "client_key")
+    client_cert, client_key = table.optional_file("client_cert"), table.optional_file("client_key")
     if client_key and not client_cert:
         raise table.error("client_key", "needs client_cert")
     password = table.secret("password", required=False)
@@ -174,7 +167,7 @@ def parse_irc(network: str, table: Table, default_nick: str) -> IrcSettings:
         port=table.integer("port", 6697 if tls else 6667, low=1, high=65535),
         chat=chat,
         tls=tls,
-        ca_file=_file(table, "ca_file"),
+        ca_file=table.optional_file("ca_file"),
         client_cert=client_cert,
         client_key=client_key,
         username=table.string("username", chat.nick),
@@ -212,7 +205,7 @@ def parse_xmpp(table: Table, default_nick: str) -> XmppSettings:
         port=table.integer("port", 0, low=0, high=65535) or None,
         tls=tls,
         direct_tls=table.boolean("direct_tls", False),
-        ca_file=_file(table, "ca_file"),
+        ca_file=table.optional_file("ca_file"),
     )
     if settings.direct_tls and not tls:
         raise table.error("direct_tls", "needs tls = true")

@@ -6,6 +6,8 @@ them exactly as it reads a live cluster.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from bot.ganeti.cluster import Cluster
 from bot.ganeti.model import disk_location
 from clusterkit import pinned
@@ -66,9 +68,22 @@ def test_instance_detail_knows_where_its_disks_live_from_the_info_job(fake_rapi,
 def test_instance_detail_stands_without_the_info_job(fake_rapi, tls):
     drained = Answer(503, b'{"code": 503, "message": "Job queue is drained, cannot submit"}')
     fake_rapi.answer("/2/instances/inst5.ganeti.test/info", drained)
-    detail = Cluster(pinned(fake_rapi, tls)).instance("inst5.ganeti.test")
+    detail = Cluster(pinned(fake_rapi, tls, retries=2)).instance("inst5.ganeti.test")
     assert [d.location for d in detail.disks] == [None, None] and detail.group is None
     assert detail.instance.status == "running"
+    # that GET queues a job: after a 503 the job may be queued, so it is not sent again
+    assert len(fake_rapi.requests_for("/2/instances/inst5.ganeti.test/info")) == 1
+
+
+def test_commands_arriving_together_share_one_listing_request(fake_rapi, tls):
+    (key,) = [key for key in fake_rapi.answers if key.startswith("/2/query/instance")]
+    slow = fake_rapi.answers[key]
+    fake_rapi.answer("/2/query/instance", Answer(slow.status, slow.body, delay=0.3))
+    cluster = Cluster(pinned(fake_rapi, tls))
+    with ThreadPoolExecutor(4) as pool:
+        listings = list(pool.map(lambda _: cluster.instances(), range(4)))
+    assert len({len(listing) for listing in listings}) == 1 and listings[0]
+    assert len(fake_rapi.requests_for("/2/query/instance")) == 1
 
 
 def test_jobs_carry_their_log_and_why_they_failed(fake_rapi, tls):

@@ -87,6 +87,10 @@ def test_the_environment_cannot_replace_the_pin_or_add_a_proxy(impostor, fake_ra
     with pytest.raises(RapiTlsError):
         RapiClient(pinned(impostor, tls)).info()
     assert RapiClient(pinned(fake_rapi, tls)).info()["master"] == "node1.ganeti.test"
+    # with a CA file, requests would take REQUESTS_CA_BUNDLE instead if trust_env were on
+    with_ca = ClusterSettings("gnt-chi", impostor.url, READER, ca_file=tls.ca_file, retries=0)
+    with pytest.raises(RapiTlsError):
+        RapiClient(with_ca).info()
 
 
 def test_a_ca_bundle_must_have_issued_the_certificate(fake_rapi, impostor, tls):
