@@ -19,10 +19,12 @@ class ChannelKeeper:
         self,
         settings: IrcSettings,
         send: Callable[[str], None],
+        send_secret: Callable[[str], None],
         spawn: Callable[[Coroutine[Any, Any, None]], None],
     ) -> None:
         self.settings = settings
         self._send = send
+        self._send_secret = send_secret  # for JOINs with a channel key: never logged
         self._spawn = spawn
         self._rejoins = Rejoins(settings.rejoin_delay)
 
@@ -32,8 +34,10 @@ class ChannelKeeper:
 
     def join(self, channel: str) -> None:
         room = self.settings.chat.room(channel)
-        key = f" {room.key}" if room and room.key else ""
-        self._send(f"JOIN {channel}{key}")
+        if room and room.key:
+            self._send_secret(f"JOIN {channel} {room.key}")
+        else:
+            self._send(f"JOIN {channel}")
 
     def joined(self, channel: str) -> None:
         """The server confirmed our JOIN."""

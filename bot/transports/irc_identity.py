@@ -13,6 +13,11 @@ The sources, best first:
 
 Nothing is remembered about someone who shares no channel with the bot: the
 server would not tell us if they left and somebody else took the nick.
+
+A line is answered some time after it arrived (a slow command may be ahead of
+it, a WHOIS takes a round trip). Each nick has an epoch that moves on every
+NICK, QUIT, PART, KICK or ACCOUNT concerning it: a line is identified against
+the epoch it arrived in, and if that moved, its sender is not vouched for.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 from bot.core.message import Identity
 
 NOT_LOGGED_IN = "not logged in to a services account"
+NICK_MOVED = "your nick changed hands while your line waited; send it again"
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _FOLDS = {
     "ascii": str.maketrans(_UPPER, _UPPER.lower()),
@@ -77,6 +83,14 @@ class AccountTracker:
         self._channels: dict[str, set[str]] = {}  # folded nick -> folded channels shared
         self._known: dict[str, _Known] = {}
         self._whois: dict[str, _Whois] = {}
+        self._epochs: dict[str, int] = {}
+
+    def epoch(self, nick: str) -> int:
+        """Where ``nick`` stands now; pass it to `identify` with its line."""
+        return self._epochs.get(self._fold(nick), 0)
+
+    def _moved(self, key: str) -> None:
+        self._epochs[key] = self._epochs.get(key, 0) + 1
 
     def configure(self, caps: Collection[str], casemapping: str) -> None:
         """What the server offers, once registration is done."""
@@ -106,6 +120,7 @@ class AccountTracker:
     def parted(self, channel: str, nick: str) -> None:
         """A PART or KICK of someone else."""
         key = self._fold(nick)
+        self._moved(key)
         channels = self._channels.get(key)
         if channels is not None:
             channels.discard(self._fold(channel))
@@ -120,12 +135,15 @@ class AccountTracker:
             self.parted(channel, key)
 
     def quit(self, nick: str) -> None:
+        self._moved(self._fold(nick))
         self._forget(self._fold(nick))
 
     def renamed(self, old: str, new: str) -> None:
         """A NICK change: the account stays with the connection, but only a
         server that notifies account changes lets us carry it over."""
         old_key, new_key = self._fold(old), self._fold(new)
+        self._moved(old_key)
+        self._moved(new_key)
         channels = self._channels.pop(old_key, None)
         known = self._known.pop(old_key, None)
         self._forget(new_key)
@@ -137,6 +155,7 @@ class AccountTracker:
     def account_changed(self, nick: str, account: str) -> None:
         """An ACCOUNT message (account-notify): ``*`` means logged out."""
         key = self._fold(nick)
+        self._moved(key)
         if self._notify and key in self._channels:
             self._known[key] = _Known(None if account == "*" else account, self._clock())
         else:
@@ -146,6 +165,7 @@ class AccountTracker:
         """The connection is gone: everything known is stale."""
         self._channels.clear()
         self._known.clear()
+        self._epochs.clear()
         for pending in self._whois.values():
             if not pending.done.done():
                 pending.done.set_result(None)
@@ -186,18 +206,24 @@ class AccountTracker:
 
     # The question.
 
-    async def identify(self, nick: str, tags: Iterable[dict[str, str | None]] = ()) -> Identity:
-        """The identity of the sender of a message that carried ``tags``."""
-        if self._tags:
+    async def identify(self, nick: str, tags: Iterable[dict[str, str | None]] = (),
+                       epoch: int | None = None) -> Identity:
+        """The identity of the sender of a line that carried ``tags`` and arrived
+        at ``epoch`` (see `epoch`; None: now)."""
+        if self._tags:  # the server stamped the account on the line itself
             account = next((tag["value"] for tag in tags if tag["key"] == "account"), None)
             return self._identity(nick, account or None)
+        arrived = self.epoch(nick) if epoch is None else epoch
         known = self._valid(self._fold(nick))
         if known is not None:
-            return self._identity(nick, known.account)
-        try:
-            account = await self.lookup(nick)
-        except TimeoutError:
-            return Identity(self.realm, nick, None, "your services login could not be checked (WHOIS timed out)")
+            account = known.account
+        else:
+            try:
+                account = await self.lookup(nick)
+            except TimeoutError:
+                return Identity(self.realm, nick, None, "your services login could not be checked (WHOIS timed out)")
+        if self.epoch(nick) != arrived:
+            return Identity(self.realm, nick, None, NICK_MOVED)
         return self._identity(nick, account)
 
     def _identity(self, nick: str, account: str | None) -> Identity:

@@ -82,7 +82,7 @@ class IrcSession(Session):
         self._closed: asyncio.Future[str] = loop.create_future()
         self._nick_tries = 0
         self._tasks = BackgroundTasks()
-        self.channels = ChannelKeeper(settings, self.outbox.control, self._tasks.spawn)
+        self.channels = ChannelKeeper(settings, self.outbox.control, self._write_secret, self._tasks.spawn)
         self._handlers: dict[str, Callable[[Event], None]] = {
             "disconnect": self._on_disconnect, "error": self._on_error, "welcome": self._on_welcome,
             "featurelist": self._on_featurelist, "loggedin": self._on_loggedin, "nick": self._on_nick,
@@ -105,6 +105,7 @@ class IrcSession(Session):
         await self._within(self._connect(), timeout, "connecting")
         await self._within(self.cap.finished, timeout, "capability negotiation")
         await self._within(self._welcome, timeout, "registration")
+        self._tasks.spawn(self.outbox.run())  # the NickServ login asks WHOIS through it
         if self.settings.login in ("auto", "nickserv") and not self.cap.sasl_done:
             await self._within(
                 nickserv_login(self.settings, self._write_secret, lambda: self.logged_in,
@@ -113,7 +114,6 @@ class IrcSession(Session):
         log.info("%s: registered as %s on %s:%d (capabilities: %s)", self.settings.network, self.nick,
                  self.settings.server, self.settings.port, " ".join(sorted(self.cap.enabled)) or "none")
         self.established = True
-        self._tasks.spawn(self.outbox.run())
         self._tasks.spawn(self._watchdog())
         self.channels.join_all()
         reason = await self._closed
@@ -366,11 +366,13 @@ class IrcSession(Session):
             return
         text, addressed = parsed
         tags = list(event.tags or [])
+        epoch = self.tracker.epoch(nick)  # who "nick" is as the line arrives, not when it is answered
         lane = (channel and channel.lower(), fold(nick))
-        self.lanes.submit(lane, lambda: self._answer(nick, tags, text, channel, addressed))
+        self.lanes.submit(lane, lambda: self._answer(nick, tags, epoch, text, channel, addressed))
 
-    async def _answer(self, nick: str, tags: list, text: str, channel: str | None, addressed: bool) -> None:
-        identity = await self.tracker.identify(nick, tags)
+    async def _answer(self, nick: str, tags: list, epoch: int, text: str, channel: str | None,
+                      addressed: bool) -> None:
+        identity = await self.tracker.identify(nick, tags, epoch)
         message = Message(text, identity, channel, addressed)
         reply = await self.dispatcher.handle(message)
         for outgoing in route(self.dispatcher, message, reply, self.chat.long_output):

@@ -86,6 +86,7 @@ class Rejoins:
     def next_delay(self, room: str) -> float:
         key = room.lower()
         backoff = self._backoff.setdefault(key, ExponentialBackoff(self.first, self.maximum, jitter=0.2))
-        if self._clock() - self._since.pop(key, float("-inf")) > self.settled:
+        since = self._since.pop(key, None)  # None: never got in since the last try
+        if since is not None and self._clock() - since > self.settled:
             backoff.reset()
         return backoff.next_delay()

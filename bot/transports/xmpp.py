@@ -38,17 +38,18 @@ log = logging.getLogger(__name__)
 
 ANONYMOUS_ROOM = "this room hides real JIDs from me, so I cannot tell who you are; ask me in a direct message"
 _MUC_USER = "http://jabber.org/protocol/muc#user"
-_SASL_PAYLOAD = re.compile(r"(<(auth|response|challenge|success)\b[^>]*xmpp-sasl[^>]*>)[^<]*(</)")
+_SECRET_PAYLOAD = re.compile(
+    r"(<(?:auth|response|challenge|success)\b[^>]*xmpp-sasl[^>]*>|<password\b[^>]*>)[^<]*(</)")
 
 
-class _HideSasl(logging.Filter):
-    """slixmpp logs every stanza at debug level, SASL included: with PLAIN
-    that is the password in base64. Keep it out of the log."""
+class _HideSecrets(logging.Filter):
+    """slixmpp logs every stanza at debug level: SASL (with PLAIN, the account
+    password in base64) and room passwords in MUC joins. Keep them out of the log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "xmpp-sasl" in message:
-            record.msg, record.args = _SASL_PAYLOAD.sub(r"\1***\3", message), None
+        if "xmpp-sasl" in message or "<password" in message:
+            record.msg, record.args = _SECRET_PAYLOAD.sub(r"\1***\2", message), None
         return True
 
 
@@ -65,7 +66,7 @@ class XmppTransport(ReconnectingTransport):
         self.bot_name = bot_name
         self.limiter = InboundLimiter(chat.flood.user_burst, chat.flood.user_rate)
         self.client: slixmpp.ClientXMPP | None = None
-        logging.getLogger("slixmpp.xmlstream.xmlstream").addFilter(_HIDE_SASL)
+        logging.getLogger("slixmpp.xmlstream.xmlstream").addFilter(_HIDE_SECRETS)
 
     def new_session(self, dispatcher: Dispatcher) -> XmppSession:
         # One client for every connection: slixmpp is made to connect again,
@@ -74,7 +75,7 @@ class XmppTransport(ReconnectingTransport):
         return XmppSession(self.settings, self.client, dispatcher, self.bot_name, self.limiter)
 
 
-_HIDE_SASL = _HideSasl()
+_HIDE_SECRETS = _HideSecrets()
 
 
 def _client(settings: XmppSettings) -> slixmpp.ClientXMPP:

@@ -63,9 +63,10 @@ def first_line(knowledge: KnowledgeBase, question: str) -> str:
     return f"{answer.section.breadcrumbs} — {answer.link}"
 
 
-def in_room(aloop: Loop, person: XmppPerson, room: str, nick: str, bot_nick: str = "gntbot") -> XmppPerson:
+def in_room(aloop: Loop, person: XmppPerson, room: str, nick: str, bot_nick: str = "gntbot",
+            password: str | None = None) -> XmppPerson:
     """``person`` in ``room`` as ``nick``, once the bot is there too."""
-    aloop.run(person.join(room, nick))
+    aloop.run(person.join(room, nick, password))
     aloop.run(person.presence_of(f"{room}/{bot_nick}", timeout=15))  # also when it was there first
     return person
 

@@ -73,3 +73,23 @@ def test_a_whois_that_never_ends_fails_closed():
     identity = asyncio.run(scenario())
     assert identity.account is None
     assert "could not be checked" in identity.unverified_reason
+
+
+def test_a_line_waiting_while_its_nick_changes_hands_is_not_vouched_for():
+    """mallory says "!reindex" as "x", leaves the nick, and alice (identified)
+    takes "x" before the line is answered: the line must not run as alice."""
+    async def scenario():
+        tracker, _ = oftc_like()
+        tracker.names("#tor-project", ["x"])
+        arrived = tracker.epoch("x")  # mallory's line arrives now
+        tracker.renamed("x", "mallory")
+        tracker.renamed("alice", "x")
+        identity, _ = await asyncio.gather(tracker.identify("x", epoch=arrived),
+                                           whois(tracker, "x", identified=True))
+        fresh, _ = await asyncio.gather(tracker.identify("x", epoch=tracker.epoch("x")),
+                                        whois(tracker, "x", identified=True))
+        return identity, fresh
+
+    identity, fresh = asyncio.run(scenario())
+    assert identity.account is None and "changed hands" in identity.unverified_reason
+    assert fresh.account == "x"  # alice's own line, sent after the swap, is fine

@@ -21,11 +21,17 @@ from .servers import Certs, InspircdAnope, Prosody
 pytestmark = pytest.mark.servers
 
 ROOM = "run@conference.localhost"
+# The bot joins #run with a key (ignored: the channel has none) and creates the
+# XMPP room with a password, so people need it too; neither may reach the log.
+CHANNEL_KEY = "chan-key-4711"
+ROOM_PASSWORD = "room-pass-0815"
 
 
 def write_config(folder: Path, ircd: InspircdAnope, prosody: Prosody, certs: Certs, secrets: Path,
                  extra: str = "") -> Path:
     config = folder / "config.toml"
+    (folder / "channel-key").write_text(CHANNEL_KEY)
+    (folder / "room-password").write_text(ROOM_PASSWORD)
     config.write_text(f"""
 [bot]
 name = "gntbot"
@@ -53,6 +59,12 @@ server = "127.0.0.1"
 port = {prosody.port}
 ca_file = "{certs.ca}"
 rooms = ["{ROOM}"]
+
+[irc.test.channel."#run"]
+key_file = "{folder / 'channel-key'}"
+
+[xmpp.room."{ROOM}"]
+password_file = "{folder / 'room-password'}"
 {extra}""")
     return config
 
@@ -79,7 +91,7 @@ def test_gntbot_run_serves_irc_and_xmpp_and_leaves_cleanly_on_sigterm(
         alice = irc_people(ircd.port, "alice", "alice").registered()
         alice.join("#run")
         alice.expect(lambda l: l.command == "JOIN" and l.nick == "runbot", 20, "runbot joining #run")
-        xalice = in_room(aloop, xmpp_people("alice"), ROOM, "alice")
+        xalice = in_room(aloop, xmpp_people("alice"), ROOM, "alice", password=ROOM_PASSWORD)
 
         assert alice.ask("#run", f"runbot: {REBALANCE}", "runbot").text.startswith("alice: ")
         assert ask_room(aloop, xalice, ROOM, "alice", "!whoami") == [
@@ -92,7 +104,7 @@ def test_gntbot_run_serves_irc_and_xmpp_and_leaves_cleanly_on_sigterm(
         assert bot.wait(10) == 0
     text = log.read_text()
     assert "DEBUG" in text  # -v: everything was logged...
-    secrets_seen = [IRC_ACCOUNTS["gntbot"], XMPP_ACCOUNTS["bot2"],
+    secrets_seen = [IRC_ACCOUNTS["gntbot"], XMPP_ACCOUNTS["bot2"], CHANNEL_KEY, ROOM_PASSWORD,
                     base64.b64encode(f"gntbot\0gntbot\0{IRC_ACCOUNTS['gntbot']}".encode()).decode()]
     assert not [secret for secret in secrets_seen if secret in text]  # ...but no password
 
@@ -116,7 +128,7 @@ cache_seconds = 0
         alice = irc_people(ircd.port, "alice", "alice").registered()
         alice.join("#run")
         alice.expect(lambda l: l.command == "JOIN" and l.nick == "runbot", 20, "runbot joining #run")
-        xalice = in_room(aloop, xmpp_people("alice"), ROOM, "alice")
+        xalice = in_room(aloop, xmpp_people("alice"), ROOM, "alice", password=ROOM_PASSWORD)
 
         summary = alice.ask("#run", "!cluster", "runbot", timeout=30).text
         assert summary.startswith("alice: lab: cluster.ganeti.test, master node1.ganeti.test, Ganeti 3.0.2")
