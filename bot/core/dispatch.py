@@ -43,7 +43,14 @@ class Dispatcher:
         self._on_question = on_question
         self._on_chatter = on_chatter
 
-    async def handle(self, message: Message) -> Reply:
+    async def handle(self, message: Message, *, page: bool = True) -> Reply:
+        """The reply to ``message``, cut to one page (the rest waits for
+        ``!more``) unless ``page`` is False: a transport that sends long
+        answers privately wants them whole."""
+        reply = await self._reply(message)
+        return self._page(message, reply) if page else reply
+
+    async def _reply(self, message: Message) -> Reply:
         text = message.text.strip()
         if not text:
             return NO_REPLY
@@ -52,7 +59,7 @@ class Dispatcher:
         handler = self._on_question if message.addressed else self._on_chatter
         if handler is None:
             return NO_REPLY
-        return self._page(message, await self._guarded(handler, message))
+        return await self._guarded(handler, message)
 
     async def _command(self, message: Message, line: str) -> Reply:
         name, _, args = line.partition(" ")
@@ -68,8 +75,7 @@ class Dispatcher:
             log.info("refused %s%s to %s: %s", self.prefix, command.name, message.sender, refusal)
             return Reply.of(refusal)
         invocation = Invocation(message, command.name, args.strip())
-        reply = await self._guarded(_bind(command, invocation), message)
-        return self._page(message, reply)
+        return await self._guarded(_bind(command, invocation), message)
 
     async def _guarded(self, handler: QuestionHandler, message: Message) -> Reply:
         try:
@@ -81,7 +87,7 @@ class Dispatcher:
             return Reply.of("internal error: it has been logged; please tell the bot's maintainers.")
 
     def _page(self, message: Message, reply: Reply) -> Reply:
-        if reply.paged:
+        if reply.paged or not reply.lines:  # silence must not drop someone's pending pages
             return reply
         lines = self.pager.first_page(message.conversation, reply.lines, f"{self.prefix}more")
         return Reply(tuple(lines), reply.private)

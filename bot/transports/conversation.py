@@ -4,7 +4,7 @@
   private lines, and, where enabled, pasted Ganeti errors;
 - the order of work (`Lanes`): one person's lines are answered in order,
   while a slow answer for one never holds up anyone else;
-- where the answer goes (`route`): the room, or a private message for long
+- where the answer goes (`respond`): the room, or a private message for long
   answers when ``long_output = "private"``.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass
 
 from bot.core.dispatch import Dispatcher
-from bot.core.message import Message, Reply
+from bot.core.message import Message
 
 log = logging.getLogger(__name__)
 
@@ -92,39 +92,28 @@ class Outgoing:
     lines: tuple[str, ...]
 
 
-def route(dispatcher: Dispatcher, message: Message, reply: Reply, long_output: str) -> list[Outgoing]:
-    """Where each line of ``reply`` goes.
+async def respond(dispatcher: Dispatcher, message: Message, long_output: str) -> list[Outgoing]:
+    """The dispatcher's reply to ``message``, and where each line of it goes.
 
     In a room the first line names the person answered. With
-    ``long_output = "private"`` an answer too long for one page goes, whole,
-    to the sender in private, and the room gets its first line and a pointer.
+    ``long_output = "private"`` an answer longer than a page is not paged: it
+    goes whole to the sender in private, and the room gets its first line and
+    a pointer. Otherwise the room gets one page and ``!more`` the rest.
     """
+    whole = long_output == "private" and not message.private
+    reply = await dispatcher.handle(message, page=not whole)
     lines = chat_lines(reply.lines)
     if not lines:
         return []
     if message.private or reply.private:
         return [Outgoing(True, tuple(lines))]
     name = message.sender.name
-    if long_output == "private" and len(reply.lines) > dispatcher.pager.page_lines:  # the pager cut it
-        whole = chat_lines(_all_pages(dispatcher, message, list(reply.lines)))
+    if whole and len(lines) > dispatcher.pager.page_lines:
         return [
-            Outgoing(False, (f"{name}: {lines[0]} (the whole answer, {len(whole)} lines, is in a private message)",)),
-            Outgoing(True, tuple(whole)),
+            Outgoing(False, (f"{name}: {lines[0]} (the whole answer, {len(lines)} lines, is in a private message)",)),
+            Outgoing(True, tuple(lines)),
         ]
     return [Outgoing(False, (f"{name}: {lines[0]}", *lines[1:]))]
-
-
-def _all_pages(dispatcher: Dispatcher, message: Message, first: list[str]) -> list[str]:
-    """The first page and every page still held for ``!more``, without the
-    "(N more lines: !more)" hint that ends each cut page."""
-    page_lines = dispatcher.pager.page_lines
-    whole: list[str] = []
-    page = first
-    while len(page) > page_lines:
-        whole.extend(page[:-1])
-        page = list(dispatcher.next_page(message).lines)
-    whole.extend(page)
-    return whole
 
 
 class Lanes:

@@ -23,7 +23,7 @@ from jaraco.stream.buffer import LenientDecodingLineBuffer
 
 from bot.core.dispatch import Dispatcher
 from bot.core.message import Message
-from bot.transports.conversation import Lanes, read_line, route
+from bot.transports.conversation import Lanes, read_line, respond
 from bot.transports.flood import Admission, InboundLimiter, TokenBucket
 from bot.transports.irc_auth import CapNegotiation, nickserv_login
 from bot.transports.irc_channels import ChannelKeeper
@@ -374,7 +374,6 @@ class IrcSession(Session):
                       addressed: bool) -> None:
         identity = await self.tracker.identify(nick, tags, epoch)
         message = Message(text, identity, channel, addressed)
-        reply = await self.dispatcher.handle(message)
-        for outgoing in route(self.dispatcher, message, reply, self.chat.long_output):
+        for outgoing in await respond(self.dispatcher, message, self.chat.long_output):
             self.outbox.privmsg(nick if outgoing.private or channel is None else channel, outgoing.lines)
 

@@ -22,7 +22,7 @@ from slixmpp.exceptions import IqError, IqTimeout, PresenceError
 
 from bot.core.dispatch import Dispatcher
 from bot.core.message import Identity, Message
-from bot.transports.conversation import Lanes, read_line, route
+from bot.transports.conversation import Lanes, read_line, respond
 from bot.transports.flood import Admission, InboundLimiter, TokenBucket
 from bot.transports.reconnect import ExponentialBackoff, ReconnectStrategy, Rejoins
 from bot.transports.session import (
@@ -306,8 +306,7 @@ class XmppSession(Session):
         self.lanes.submit((room_name, str(stanza["from"])), lambda: self._answer(message, stanza["from"]))
 
     async def _answer(self, message: Message, sender: slixmpp.JID) -> None:
-        reply = await self.dispatcher.handle(message)
-        for outgoing in route(self.dispatcher, message, reply, self.chat.long_output):
+        for outgoing in await respond(self.dispatcher, message, self.chat.long_output):
             await self.bucket.take()
             if not outgoing.private:
                 self._send(slixmpp.JID(message.room), "groupchat", outgoing.lines)

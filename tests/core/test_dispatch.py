@@ -153,3 +153,10 @@ def test_a_pasted_error_is_offered_its_runbook_section_and_other_chatter_is_not(
     assert offer == ["bob: that error is covered in How-to › Adding a new instance › Known issues — "
                      "ganeti/instances.md#known-issues"]
     assert say(dispatcher, "Failure: the coffee machine exploded with quorum loss", BOB) == []
+
+
+def test_a_transport_that_sends_long_answers_privately_gets_them_whole():
+    dispatcher = build(page_lines=2)
+    whole = asyncio.run(dispatcher.handle(Message("!count 4", ALICE, "#ops"), page=False))
+    assert list(whole.lines) == ["1", "2", "3", "4"]
+    assert say(dispatcher, "!more") == ["nothing more to show."]  # nothing was held back
