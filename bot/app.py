@@ -9,7 +9,6 @@ from bot.commands import help as help_commands
 from bot.commands import cluster, identity
 from bot.commands.runbook import RunbookCommands
 from bot.config import Config
-from bot.core.access import AccessPolicy
 from bot.core.dispatch import Dispatcher
 from bot.core.paging import Pager
 from bot.core.registry import Registry
@@ -25,7 +24,7 @@ class Application:
         self.config = config
         settings = config.knowledge
         self.knowledge = knowledge or KnowledgeBase(settings.runbooks, settings.index, settings.base_url)
-        self.policy = AccessPolicy(config.operators)
+        self.policy = config.access
         registry = Registry()
         runbook = RunbookCommands(self.knowledge, config.bot.prefix)
         self.dispatcher = Dispatcher(

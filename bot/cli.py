@@ -146,7 +146,7 @@ def _check_config(args: argparse.Namespace, config: Config) -> int:
     where = config.source or "built-in defaults"
     networks = [f"irc:{irc.network}" for irc in config.irc] + (["xmpp"] if config.xmpp else [])
     print(f"{where}: OK (runbooks {config.knowledge.runbooks}, index {config.knowledge.index}, "
-          f"{len(config.operators)} operators, clusters: {', '.join(c.name for c in config.clusters) or 'none'}, "
+          f"{len(config.access.directory.people)} people, clusters: {', '.join(c.name for c in config.clusters) or 'none'}, "
           f"chat: {', '.join(networks) or 'none'})")
     return 0
 

@@ -118,6 +118,10 @@ class Table:
             raise self.error(key, f"missing: set {file_key} or {env_key}")
         return None
 
+    def keys(self) -> list[str]:
+        """Every key of the table, in file order (for tables whose keys are names)."""
+        return list(self._data)
+
     def table(self, key: str) -> Table:
         value = self._get(key, dict, {})
         return Table(value, f"{self.name}.{key}" if self.name else key, self.source)

@@ -38,7 +38,7 @@ operators = ["irc:alice", "xmpp:alice@example.org"]
     assert config.bot.name == "opsbot" and config.bot.prefix == "?"
     assert config.knowledge.runbooks == tmp_path / "books"
     assert config.knowledge.index == tmp_path / "idx"
-    assert config.operators == {"irc:alice", "xmpp:alice@example.org"}
+    assert config.access.operators.accounts == {"irc:alice", "xmpp:alice@example.org"}
 
 
 @pytest.mark.parametrize("text, fragment", [
@@ -47,7 +47,13 @@ operators = ["irc:alice", "xmpp:alice@example.org"]
     ("[bot]\npage_lines = 0\n", "bot.page_lines: 0 is out of range"),
     ("[knowledge]\nbase_url = 'ftp://x'\n", "knowledge.base_url: must start with https://"),
     ("[knowledge]\nrunbooks = 'nowhere'\n", "knowledge.runbooks:"),
-    ("[access]\noperators = ['alice']\n", "access.operators: 'alice' is not of the form"),
+    ("[access]\noperators = ['alice']\n", "access.operators: 'alice' is neither a person of [people], an @group,"),
+    ("[access]\nreaders = ['@ops']\n", "access.readers: '@ops': no such group"),
+    ("[people]\nalice = ['irc:alice']\nbob = ['IRC:Alice']\n", "IRC:Alice is listed for both alice and bob"),
+    ("[people]\nalice = ['alice']\n", "alice: 'alice' is not of the form realm:account"),
+    ("[people]\nalice = 'irc:alice'\n", "people.alice: expected a list"),
+    ("[groups]\nops = ['carol']\n", "group ops: 'carol' is not a person of [people]"),
+    ("[irc.oftc]\nserver = 'irc.oftc.net'\nlogin = 'none'\nrealm = 'xmpp'\n", "irc.oftc.realm: 'xmpp' is reserved"),
     ("[bot\n", "not valid TOML"),
 ])
 def test_errors_name_the_file_and_the_key(tmp_path, text, fragment):

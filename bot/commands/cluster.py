@@ -9,10 +9,12 @@ RAPI is blocking HTTP, so every call runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from bot.commands import clusterview as view
+from bot.core.access import Permission
 from bot.core.message import Reply
 from bot.core.registry import Invocation, Registry
 from bot.errors import GntbotError
@@ -43,7 +45,7 @@ class ClusterCommands:
 
     def register(self, registry: Registry) -> None:
         at = "[@cluster]"
-        add = registry.command
+        add = functools.partial(registry.command, permission=Permission.READ)  # cluster data is not public
         add("instances", usage=f"[FILTER...] {at}", summary="list instances like gnt-instance list, sorted by node",
             details="FILTER words must all match: a name part, a node (primary or secondary), a status "
                     "(running, ERROR_down, or error/down), or a tag (env:prod, env:*). "

@@ -9,6 +9,7 @@ from bot.core.registry import Command, Invocation
 
 _WHO = {
     Permission.ANYONE: "",
+    Permission.READ: " (in the team's rooms, or readers)",
     Permission.VERIFIED: " (identified users)",
     Permission.OPERATOR: " (operators)",
 }
@@ -20,7 +21,9 @@ def register(dispatcher: Dispatcher, bot_name: str) -> None:
     async def help_(call: Invocation) -> Reply:
         if call.args:
             return Reply.of(*_details(call.args.split()[0].lstrip(prefix)))
-        names = ", ".join(f"{prefix}{command.name}" for command in registry)
+        allowed = [command for command in registry
+                   if dispatcher.policy.refusal(command.permission, call.message) is None]
+        names = ", ".join(f"{prefix}{command.name}" for command in allowed)
         return Reply.of(
             f"commands: {names}.",
             f"Ask a question by addressing me (\"{bot_name}: how do I ...\"); "

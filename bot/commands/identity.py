@@ -12,7 +12,12 @@ def register(registry: Registry, policy: AccessPolicy) -> None:
         sender = call.message.sender
         if not sender.verified:
             return Reply.of(f"you are {sender.name}, not verified: {sender.unverified_reason}.")
+        person = policy.person(call.message)
+        known = [f"person {person}"] if person and person.name != sender.principal else []
+        if person and person.groups:
+            known.append(f"groups {', '.join(sorted(person.groups))}")
+        who = f"{sender.principal} ({'; '.join(known)})" if known else f"{sender.principal}"
         role = "an operator" if policy.refusal(Permission.OPERATOR, call.message) is None else "not an operator"
-        return Reply.of(f"you are {sender.name}, verified as {sender.principal}; {role}.")
+        return Reply.of(f"you are {sender.name}, verified as {who}; {role}.")
 
     registry.command("whoami", summary="show the identity the bot sees for you")(whoami)

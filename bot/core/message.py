@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.people import normalise_principal
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -22,15 +24,16 @@ class Identity:
 
     @property
     def verified(self) -> bool:
-        return self.account is not None
+        """An empty account string vouches for nobody."""
+        return bool(self.account and self.account.strip())
 
     @property
     def principal(self) -> str | None:
-        """``transport:account``, the form used in access lists; None if unverified."""
-        return f"{self.transport}:{self.account}" if self.account else None
+        """``transport:account``, normalised as access lists compare it; None if unverified."""
+        return normalise_principal(f"{self.transport}:{self.account}") if self.verified else None
 
     def __str__(self) -> str:
-        if self.account is None:
+        if not self.verified:
             return f"{self.name} (unverified)"
         if self.account == self.name:
             return self.name

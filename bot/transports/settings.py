@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.configreader import Table
+from bot.core.people import RESERVED_REALMS
 
 LONG_OUTPUT = ("more", "private")
 IRC_LOGINS = ("auto", "sasl", "nickserv", "none")
@@ -182,6 +183,9 @@ def parse_irc(network: str, table: Table, default_nick: str) -> IrcSettings:
     )
     if not re.match(r"^[a-z][a-z0-9_.-]*$", settings.realm):
         raise table.error("realm", f"{settings.realm!r}: use lower-case letters, digits, '.', '_' or '-'")
+    if settings.realm in RESERVED_REALMS:
+        raise table.error("realm", f"{settings.realm!r} is reserved for the {settings.realm} transport: "
+                                   f"an IRC account must never pass for one of its principals")
     if (settings.ca_file or client_cert) and not tls:
         raise table.error("tls", "ca_file and client_cert need tls = true")
     table.done()

@@ -19,6 +19,7 @@ import pytest
 
 from bot.app import Application
 from bot.config import SHIPPED_RUNBOOKS, BotSettings, Config, KnowledgeSettings
+from bot.core.access import AccessPolicy
 from bot.core.dispatch import Dispatcher
 from bot.knowledge.base import KnowledgeBase
 from bot.transports.irc import IrcTransport
@@ -122,7 +123,7 @@ def app_config(tmp_path_factory: pytest.TempPathFactory, knowledge: KnowledgeBas
         bot=BotSettings(name="gntbot", page_lines=5),
         knowledge=KnowledgeSettings(runbooks=SHIPPED_RUNBOOKS, index=knowledge.index.index_dir,
                                     reload_seconds=0),
-        operators=frozenset(OPERATORS),
+        access=AccessPolicy.of(OPERATORS),
     )
 
 

@@ -16,6 +16,7 @@ import trustme
 
 from bot.app import Application
 from bot.config import BotSettings, Config
+from bot.core.access import AccessPolicy
 from bot.core.message import Identity, Message
 from bot.ganeti.settings import ClusterSettings, Credentials
 from fakerapi import FakeRapi
@@ -53,7 +54,8 @@ class Chat:
     """Says lines to a real Application and returns what it answers."""
 
     def __init__(self, *clusters: ClusterSettings, page_lines: int = 50) -> None:
-        config = replace(Config.default(), bot=BotSettings(page_lines=page_lines), clusters=clusters)
+        config = replace(Config.default(), bot=BotSettings(page_lines=page_lines), clusters=clusters,
+                         access=AccessPolicy.of((), rooms=[("irc", "#ganeti")]))  # the team's channel reads
         self.app = Application(config)
         self.sender = Identity("irc", "alice", account="alice")
 

@@ -201,7 +201,7 @@ def test_help_lists_the_cluster_commands(chat):
                  "!search-tags", "!capacity", "!movable"):
         assert f"{name}," in listed or f"{name}." in listed
     assert chat.say("!help movable")[0] == ("!movable NODE [@cluster]: list the instances that could leave NODE, "
-                                            "and where to")
+                                            "and where to (in the team's rooms, or readers)")
 
 
 # -- several clusters -------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""What must survive a restart: the state directory and the one SQLite file in it."""
