@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.core.access import AccessPolicy
+from bot.core.announce import Announcer
 from bot.core.message import NO_REPLY, Message, Reply
 from bot.core.paging import Pager
 from bot.core.registry import Command, Invocation, Registry
@@ -40,6 +41,7 @@ class Dispatcher:
         self.policy = policy
         self.pager = pager
         self.prefix = prefix
+        self.announcer = Announcer()  # what the bot says on its own; transports attach to it
         self._on_question = on_question
         self._on_chatter = on_chatter
 

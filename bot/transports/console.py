@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 from bot.core.dispatch import Dispatcher
 from bot.core.message import Identity, Message
+from bot.core.people import CONSOLE
 from bot.transports.base import Transport
 
 
@@ -20,12 +22,19 @@ class ConsoleTransport(Transport):
     name = "console"
 
     def __init__(self, user: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
-        self.identity = Identity("console", user, account=user)
+        self.identity = Identity(CONSOLE, user, account=user)
         self.stdin = stdin
         self.stdout = stdout
         self._stopped = asyncio.Event()
 
     async def run(self, dispatcher: Dispatcher) -> None:
+        dispatcher.announcer.attach(CONSOLE, self._announce)
+        try:
+            await self._serve(dispatcher)
+        finally:
+            dispatcher.announcer.detach(CONSOLE, self._announce)
+
+    async def _serve(self, dispatcher: Dispatcher) -> None:
         interactive = self.stdin.isatty()
         loop = asyncio.get_running_loop()
         while not self._stopped.is_set():
@@ -41,6 +50,11 @@ class ConsoleTransport(Transport):
 
     async def stop(self) -> None:
         self._stopped.set()
+
+    def _announce(self, target: str, lines: Sequence[str]) -> None:
+        """What the bot says on its own (a job's outcome) appears between the answers."""
+        for text in lines:
+            self._write(text)
 
     def _write(self, text: str, end: str = "\n") -> None:
         self.stdout.write(text + end)

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from irc.client import Event, NickMask, is_channel
@@ -23,7 +23,7 @@ from jaraco.stream.buffer import LenientDecodingLineBuffer
 
 from bot.core.dispatch import Dispatcher
 from bot.core.message import Message
-from bot.transports.conversation import Lanes, read_line, respond
+from bot.transports.conversation import Lanes, chat_lines, read_line, respond
 from bot.transports.flood import Admission, InboundLimiter, TokenBucket
 from bot.transports.irc_auth import CapNegotiation, nickserv_login
 from bot.transports.irc_channels import ChannelKeeper
@@ -116,6 +116,7 @@ class IrcSession(Session):
         self.established = True
         self._tasks.spawn(self._watchdog())
         self.channels.join_all()
+        self.dispatcher.announcer.attach(self.settings.realm, self._announce)
         reason = await self._closed
         raise ConnectionClosed(reason)
 
@@ -153,6 +154,7 @@ class IrcSession(Session):
 
     async def close(self) -> None:
         """Release everything, whatever state the connection is in."""
+        self.dispatcher.announcer.detach(self.settings.realm, self._announce)
         await self._tasks.cancel_all()
         await self.lanes.close()
         self.tracker.reset()
@@ -205,6 +207,13 @@ class IrcSession(Session):
         transport = getattr(self.conn, "transport", None)
         if transport is not None and not transport.is_closing():
             transport.write(line.encode("utf-8") + b"\r\n")
+
+    def _announce(self, target: str, lines: Sequence[str]) -> None:
+        """Lines the bot says on its own, to one of its channels or to a person."""
+        if is_channel(target) and self.chat.room(target) is None:
+            log.warning("%s: not announcing to %s: not one of the configured channels", self.settings.network, target)
+            return
+        self.outbox.privmsg(target, chat_lines(lines))
 
     def _whois(self, nick: str) -> None:
         self.outbox.control(f"WHOIS {nick}")

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import re
 import ssl
+from collections.abc import Sequence
 from typing import Any
 
 import slixmpp
@@ -22,7 +23,8 @@ from slixmpp.exceptions import IqError, IqTimeout, PresenceError
 
 from bot.core.dispatch import Dispatcher
 from bot.core.message import Identity, Message
-from bot.transports.conversation import Lanes, read_line, respond
+from bot.core.people import XMPP
+from bot.transports.conversation import Lanes, chat_lines, read_line, respond
 from bot.transports.flood import Admission, InboundLimiter, TokenBucket
 from bot.transports.reconnect import ExponentialBackoff, ReconnectStrategy, Rejoins
 from bot.transports.session import (
@@ -157,6 +159,7 @@ class XmppSession(Session):
         for room in self.chat.rooms:
             self._tasks.spawn(self._join(room))
         self._tasks.spawn(self._watchdog())
+        self.dispatcher.announcer.attach(XMPP, self._announce)
         raise ConnectionClosed(await self._closed)
 
     async def quit(self, reason: str) -> None:
@@ -172,6 +175,7 @@ class XmppSession(Session):
         self.client.abort()
 
     async def close(self) -> None:
+        self.dispatcher.announcer.detach(XMPP, self._announce)
         await self._tasks.cancel_all()
         await self.lanes.close()
         self.client.cancel_connection_attempt()
@@ -314,6 +318,17 @@ class XmppSession(Session):
                 self._send(slixmpp.JID(message.sender.account), "chat", outgoing.lines)
             else:
                 self._send(sender, "chat", outgoing.lines)  # a direct message, or through the room
+
+    def _announce(self, target: str, lines: Sequence[str]) -> None:
+        """Lines the bot says on its own: to a configured room, or to a person's JID."""
+        self._tasks.spawn(self._say_on_our_own(target, chat_lines(lines)))
+
+    async def _say_on_our_own(self, target: str, lines: list[str]) -> None:
+        in_room = self.chat.room(target) is not None
+        while in_room and target not in self.live:  # not joined yet (or joining again)
+            await asyncio.sleep(0.5)
+        await self.bucket.take()
+        self._send(slixmpp.JID(target), "groupchat" if in_room else "chat", lines)
 
     def _send(self, to: slixmpp.JID, kind: str, lines: tuple[str, ...] | list[str]) -> None:
         if self.client.is_connected():

@@ -14,6 +14,7 @@ import pytest
 from bot.app import Application
 from bot.commands.runbook import format_answer
 from bot.config import Config
+from bot.core.announce import Place
 from bot.knowledge.base import KnowledgeBase
 from bot.transports.irc import IrcTransport
 
@@ -152,3 +153,25 @@ def test_the_bot_ignores_the_bots_it_is_told_to(people) -> None:
     other.say("#ops", "!help")
     assert alice.ask("#ops", "!help", BOT)  # a person gets an answer...
     assert not alice.collect(lambda l: l.nick == BOT and l.text.startswith("otherbot"), 1.0)  # ...a bot none
+
+
+def test_an_announcement_reaches_the_channel_without_anyone_asking(people, bot: RunningBot) -> None:
+    (alice,) = people(("alice", "alice"))
+
+    async def announce() -> None:
+        bot.dispatcher.announcer.announce(Place("irc", "#ops"), ["job 1234 on gnt-fsn succeeded"])
+
+    bot.loop.run(announce())
+    assert alice.said("#ops", BOT).text == "job 1234 on gnt-fsn succeeded"
+
+
+def test_an_announcement_for_a_channel_the_bot_does_not_serve_is_not_sent(people, bot: RunningBot, caplog) -> None:
+    (alice,) = people(("alice", "alice"))
+
+    async def announce() -> None:
+        bot.dispatcher.announcer.announce(Place("irc", "#elsewhere"), ["nope"])
+        bot.dispatcher.announcer.announce(Place("irc", "#ops"), ["after"])
+
+    bot.loop.run(announce())
+    assert alice.said("#ops", BOT).text == "after"
+    assert "not announcing to #elsewhere" in caplog.text

@@ -15,6 +15,7 @@ import pytest
 from bot.app import Application
 from bot.commands.runbook import format_answer
 from bot.config import Config
+from bot.core.announce import Place
 from bot.knowledge.base import KnowledgeBase
 from bot.transports.xmpp import XmppTransport
 
@@ -145,3 +146,14 @@ def test_direct_tls_works_too(bots, prosody, secrets, aloop, xmpp_people) -> Non
     own_bot(bots, prosody, secrets, port=prosody.tls_port, direct_tls=True, rooms=["tls@conference.localhost"])
     alice = in_room(aloop, xmpp_people("alice"), "tls@conference.localhost", "alice")
     assert ask_direct(aloop, alice, "bot2@localhost", "!whoami")[0].startswith("you are alice@localhost")
+
+
+def test_an_announcement_reaches_the_room_without_anyone_asking(bot, aloop, xmpp_people) -> None:
+    alice = in_room(aloop, xmpp_people("alice"), OPS, "alice")
+
+    async def announce() -> None:
+        bot.dispatcher.announcer.announce(Place("xmpp", OPS), ["job 1234 on gnt-fsn succeeded"])
+
+    aloop.run(announce())
+    said = aloop.run(alice.expect(lambda m: m["type"] == "groupchat" and m["mucnick"] == "gntbot"))
+    assert said["body"] == "job 1234 on gnt-fsn succeeded"
