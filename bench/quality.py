@@ -1,20 +1,31 @@
-"""Answer quality on the project's own question set (tests/questions/*.jsonl).
+"""Answer quality on a question set: by default the project's own (tests/questions/*.jsonl).
 
-Prints hit@1, hit@3, MRR and abstention figures, per collection, per split
-(dev: odd ids, used while tuning; held-out: even ids, never looked at while
-tuning) and per kind. A hit is an expected (file, heading) among the results;
-an abstention on an answerable question counts as a miss.
+Prints hit@1, hit@3, MRR and abstention figures, per collection, per split and per kind.
+A hit is an expected (file, heading) among the results; an abstention on an answerable
+question counts as a miss.
+
+Without --questions it measures the first question set, one file per collection, split by
+id (dev: odd ids, used while tuning; held-out: even ids). With --questions it measures the
+given file(s), e.g. the blind set of tests/questions/v2/: each question's collection comes
+from --collection, else its own "collection" field, else the file's name. Such a run ends
+with one log line per collection, the record kept of every run of v2/test.jsonl
+(see tests/questions/v2/README.md). --misses never applies to a file named test.jsonl.
 
     python bench/quality.py [--misses] [--split dev|holdout|all]
+    python bench/quality.py --questions tests/questions/v2/dev.jsonl [--misses]
+    python bench/quality.py --questions tests/questions/v2/test.jsonl [--note semantic]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +36,7 @@ from bot.knowledge.base import KnowledgeBase  # noqa: E402
 
 QUESTIONS = ROOT / "tests" / "questions"
 COLLECTIONS = {"runbooks": ROOT / "runbooks", "corpus": ROOT.parent / "shared" / "corpus"}
+HELD_OUT = "test.jsonl"  # a file of this name is run only to report, never to look at misses
 
 
 @dataclass(frozen=True)
@@ -33,19 +45,34 @@ class Question:
     text: str
     kind: str
     expect: frozenset[tuple[str, str]]
+    collection: str
+    split: str
 
-    @property
-    def split(self) -> str:
-        return "dev" if int(self.id[1:]) % 2 else "holdout"
+
+def _question(item: dict, collection: str, split: str) -> Question:
+    expect = frozenset((e["file"], e["heading"]) for e in item["expect"])
+    return Question(item["id"], item["q"], item["kind"], expect, collection, split)
+
+
+def _items(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def load_questions(collection: str) -> list[Question]:
+    """The first question set of ``collection``: odd ids are dev, even ids held out."""
+    items = _items(QUESTIONS / f"{collection}.jsonl")
+    return [_question(i, collection, "dev" if int(i["id"][1:]) % 2 else "holdout") for i in items]
+
+
+def load_question_file(path: Path, collection: str | None = None) -> list[Question]:
+    """The questions of ``path``, their split named after the file (``dev``, ``test``)."""
     questions = []
-    for line in (QUESTIONS / f"{collection}.jsonl").read_text().splitlines():
-        if line.strip():
-            item = json.loads(line)
-            expect = frozenset((e["file"], e["heading"]) for e in item["expect"])
-            questions.append(Question(item["id"], item["q"], item["kind"], expect))
+    for item in _items(path):
+        chosen = collection or item.get("collection") or path.stem
+        if chosen not in COLLECTIONS:
+            raise SystemExit(f"{path}: question {item['id']} names no collection; "
+                             f"pass --collection {'|'.join(COLLECTIONS)}")
+        questions.append(_question(item, chosen, path.stem))
     return questions
 
 
@@ -81,17 +108,25 @@ def figures(outcomes: list[Outcome]) -> dict[str, float]:
     }
 
 
-def run(split: str = "all", index_root: Path | None = None) -> dict[str, list[Outcome]]:
+def run(split: str = "all", index_root: Path | None = None,
+        questions: list[Question] | None = None) -> dict[str, list[Outcome]]:
+    """Outcomes per collection, for ``questions`` or by default the first set (``split`` of it)."""
+    if questions is None:
+        questions = [q for c in COLLECTIONS for q in load_questions(c) if split in ("all", q.split)]
+    by_collection: dict[str, list[Question]] = defaultdict(list)
+    for question in questions:
+        by_collection[question.collection].append(question)
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
         for collection, folder in COLLECTIONS.items():
+            if collection not in by_collection:
+                continue
             if not folder.is_dir():
                 print(f"{collection}: {folder} absent, skipped")
                 continue
             knowledge = KnowledgeBase(folder, Path(index_root or scratch) / collection)
             knowledge.refresh()
-            questions = [q for q in load_questions(collection) if split in ("all", q.split)]
-            results[collection] = evaluate(knowledge, questions)
+            results[collection] = evaluate(knowledge, by_collection[collection])
     return results
 
 
@@ -102,31 +137,81 @@ def _print(label: str, outcomes: list[Outcome]) -> None:
           f"refuse(ans.) {f['refuse_answerable']:.3f}")
 
 
+def _print_collection(collection: str, outcomes: list[Outcome], splits: Iterable[str], kind_label: str) -> None:
+    for split in splits:
+        part = [o for o in outcomes if o.question.split == split]
+        if part:
+            _print(f"{collection} {split}", part)
+    by_kind = defaultdict(list)
+    for o in outcomes:
+        by_kind[o.question.kind].append(o)
+    for kind, part in sorted(by_kind.items()):
+        _print(f"  {collection} {kind_label} {kind}", part)
+
+
+def _print_misses(outcomes: list[Outcome]) -> None:
+    for o in outcomes:
+        if (o.question.expect and o.rank != 1) or (not o.question.expect and not o.abstained):
+            print(f"\n{o.question.id} [{o.question.kind}] rank={o.rank} abstained={o.abstained}: {o.question.text}")
+            print(f"   want {sorted(o.question.expect)}")
+            for key in o.top[:3]:
+                print(f"   got  {key}")
+
+
+def _commit() -> str:
+    """The checked-out commit, marked ``-dirty`` when the work tree has changes."""
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}-dirty" if dirty else head
+
+
+def log_line(files: str, collection: str, outcomes: list[Outcome], note: str) -> str:
+    """One line recording a run: date, commit, files, collection, figures, install note."""
+    f = figures(outcomes)
+    unanswerable = [o for o in outcomes if not o.question.expect]
+    answerable = [o for o in outcomes if o.question.expect]
+    return (f"{datetime.date.today().isoformat()} {_commit()} {files} {collection} "
+            f"n={f['questions']} hit@1={f['hit@1']:.3f} hit@3={f['hit@3']:.3f} MRR={f['mrr']:.3f} "
+            f"abstain={sum(o.abstained for o in unanswerable)}/{len(unanswerable)} "
+            f"refused={sum(o.abstained for o in answerable)}/{len(answerable)} install={note}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="all", choices=("dev", "holdout", "all"))
+    parser.add_argument("--split", default="all", choices=("dev", "holdout", "all"),
+                        help="part of the first question set (ignored with --questions)")
+    parser.add_argument("--questions", type=Path, action="append", metavar="PATH",
+                        help="a question file to measure instead of the first set (repeatable)")
+    parser.add_argument("--collection", choices=sorted(COLLECTIONS),
+                        help="collection of every question in --questions (default: per question)")
+    parser.add_argument("--note", default="default", help="install measured, for the log line")
     parser.add_argument("--misses", action="store_true", help="list the questions not answered first")
     args = parser.parse_args()
-    results = run(args.split)
+    if args.questions:
+        if args.misses and any(p.name == HELD_OUT for p in args.questions):
+            parser.error(f"{HELD_OUT} is run only to report: --misses is for the dev split")
+        questions = [q for p in args.questions for q in load_question_file(p, args.collection)]
+        splits = list(dict.fromkeys(q.split for q in questions))
+        kind_label = "+".join(splits)
+    else:
+        questions, splits, kind_label = None, ["dev", "holdout"], args.split
+    results = run(args.split, questions=questions)
     for collection, outcomes in results.items():
-        for split in ("dev", "holdout"):
-            part = [o for o in outcomes if o.question.split == split]
-            if part:
-                _print(f"{collection} {split}", part)
-        by_kind = defaultdict(list)
-        for o in outcomes:
-            by_kind[o.question.kind].append(o)
-        for kind, part in sorted(by_kind.items()):
-            _print(f"  {collection} {args.split} {kind}", part)
+        _print_collection(collection, outcomes, splits, kind_label)
     everything = [o for outcomes in results.values() for o in outcomes]
-    _print(f"all {args.split}", everything)
+    _print(f"all {kind_label}", everything)
     if args.misses:
-        for o in everything:
-            if (o.question.expect and o.rank != 1) or (not o.question.expect and not o.abstained):
-                print(f"\n{o.question.id} [{o.question.kind}] rank={o.rank} abstained={o.abstained}: {o.question.text}")
-                print(f"   want {sorted(o.question.expect)}")
-                for key in o.top[:3]:
-                    print(f"   got  {key}")
+        _print_misses(everything)
+    if args.questions:
+        files = ",".join(p.name for p in args.questions)
+        print()
+        for collection, outcomes in results.items():
+            print(log_line(files, collection, outcomes, args.note))
 
 
 if __name__ == "__main__":

@@ -43,3 +43,12 @@ def test_the_question_set_is_big_and_varied_enough():
     unanswerable = sum(not q.expect for q in questions) / len(questions)
     assert len(questions) >= 80 and kinds == {"howto", "error", "concept", "unanswerable"}
     assert 0.10 <= unanswerable <= 0.20
+
+
+def test_a_mixed_question_file_is_measured_per_collection_and_named_after_its_split():
+    dev = quality.load_question_file(quality.QUESTIONS / "v2" / "dev.jsonl")
+    test = quality.load_question_file(quality.QUESTIONS / "v2" / "test.jsonl")
+    assert {q.split for q in dev} == {"dev"} and {q.split for q in test} == {"test"}
+    assert {q.collection for q in dev} == {q.collection for q in test} == {"runbooks", "corpus"}
+    forced = quality.load_question_file(quality.QUESTIONS / "v2" / "dev.jsonl", "runbooks")
+    assert {q.collection for q in forced} == {"runbooks"}
