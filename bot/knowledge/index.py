@@ -8,21 +8,23 @@ the shared corpus, over the whole search budget, and a posting list per
 term made re-indexing one large page cost ~0.5 s. Files are whoosh ID
 terms, which is what incremental deletes need.
 
-Updating is incremental: a manifest beside the index records each file's size,
-modification time and SHA-256; only files whose content really changed are
-re-parsed and re-indexed (a ``git pull`` that touches mtimes but not content
-costs a hash per file, nothing more). A different runbook directory, or an
-index written by another schema version, is rebuilt from scratch.
+Updating is incremental (see `manifest`): only files whose content really
+changed are re-parsed and re-indexed (a ``git pull`` that touches mtimes but
+not content costs a hash per file, nothing more). A different runbook
+directory, or an index written by another schema version, is rebuilt from
+scratch; so is an index found damaged, with a warning in the log.
+
+whoosh stores fields as pickles, so the index directory must be the bot's
+alone (`prepare_directory`); what can be read of a runbook is decided in
+`files`, and what parsing one may cost in `budget`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,20 +35,28 @@ from whoosh.fields import ID, STORED, Schema
 
 from bot.errors import GntbotError
 from bot.knowledge.analysis import analyse_section
-from bot.knowledge.markdown import RUNBOOK_SUFFIXES, UnreadableRunbook, parse_runbook, read_runbook
+from bot.knowledge.budget import Budget
+from bot.knowledge.files import UnreadableRunbook, locate, read_runbook, runbook_files
+from bot.knowledge.manifest import Manifest, fingerprint, forget, read_manifest, write_manifest
+from bot.knowledge.markdown import parse_runbook
 from bot.knowledge.sections import Section
+from bot.state.private import prepare_directory
+
+__all__ = ["IndexedSection", "RunbookIndex", "RunbookIndexError", "UpdateReport", "runbook_files"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
 _CODEC = W3Codec(compression=0)  # stored fields are small; zlib cost more than it saved
 MAX_SEGMENTS = 8  # incremental updates add segments; compact past this many
-MANIFEST = "gntbot-manifest.json"
 _SEPARATOR = "\x1e"  # joins the trail and the code blocks in stored fields
 
 
 class RunbookIndexError(GntbotError):
     """The index cannot be read or written."""
+
+
+class DamagedIndex(RunbookIndexError):
+    """The index on disk cannot be decoded; rebuilding it from the runbooks repairs it."""
 
 
 def _schema() -> Schema:
@@ -82,7 +92,8 @@ class UpdateReport:
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # unreadable files, with the reason
+    skipped: list[str] = field(default_factory=list)  # files not indexed, with the reason
+    warnings: list[str] = field(default_factory=list)  # indexed, but with a problem to fix
     sections: int = 0
     rebuilt: bool = False
 
@@ -95,15 +106,6 @@ class UpdateReport:
         if self.skipped:
             parts.append(f"{len(self.skipped)} skipped")
         return ("full rebuild: " if self.rebuilt else "") + ", ".join(parts) + f"; {self.sections} sections"
-
-
-def runbook_files(root: Path) -> Iterator[Path]:
-    """Every Markdown file under ``root``, in a stable order; hidden folders skipped."""
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.endswith(RUNBOOK_SUFFIXES) and not name.startswith("."):
-                yield Path(folder, name)
 
 
 def section_to_fields(section: Section) -> dict[str, object]:
@@ -146,89 +148,164 @@ class RunbookIndex:
         self.root = root.resolve()
         self.index_dir = index_dir
 
+    @property
+    def _whoosh_dir(self) -> Path:
+        return self.index_dir / "whoosh"
+
     # -- writing -----------------------------------------------------------
 
     def update(self) -> UpdateReport:
-        """Bring the index in step with the runbook directory; return what changed."""
+        """Bring the index in step with the runbook directory; return what changed.
+
+        A damaged index is rebuilt from scratch, and the log says so.
+        """
         if not self.root.is_dir():
             raise RunbookIndexError(f"runbook directory {self.root} does not exist or is not a directory")
-        manifest = self._read_manifest()
+        try:
+            return self._update()
+        except DamagedIndex as damage:
+            log.warning("%s; rebuilding it from the runbooks", damage)
+            forget(self.index_dir)
+            return self._update()
+
+    def _update(self) -> UpdateReport:
+        self._prepare()
+        manifest = read_manifest(self.index_dir, self.root)
+        with self._decoding():
+            if manifest is not None and not whoosh_index.exists_in(self._whoosh_dir):
+                manifest = None
         report = UpdateReport(rebuilt=manifest is None)
-        known: dict[str, dict] = {} if manifest is None else manifest["files"]
         if manifest is None:
+            manifest = Manifest()
             self._create()
-        current, to_index = self._scan(known, report)
-        removed = sorted(set(known) - set(current))
-        report.removed = removed
-        if to_index or removed or report.rebuilt:
-            self._write(to_index, removed, report)
-        self._write_manifest(current)
+        current, to_index = self._scan(manifest, report)
+        report.removed = sorted(set(manifest.files) - set(current.files))
+        if to_index or report.removed or report.rebuilt:
+            self._write(to_index, report)
+        write_manifest(self.index_dir, self.root, current)
         report.sections = self.section_count()
         return report
 
-    def _scan(self, known: dict[str, dict], report: UpdateReport) -> tuple[dict[str, dict], dict[str, list[Section]]]:
-        current: dict[str, dict] = {}
-        to_index: dict[str, list[Section]] = {}
+    def _scan(self, known: Manifest, report: UpdateReport) -> tuple[Manifest, dict[str, list[dict]]]:
+        """The manifest of the folder as it is now, and the fields of the files to (re-)index."""
+        current = Manifest()
+        to_index: dict[str, list[dict]] = {}
         for path in runbook_files(self.root):
             name = path.relative_to(self.root).as_posix()
-            old = known.get(name)
             try:
-                stat = path.stat()
-                if old and old["size"] == stat.st_size and old["mtime_ns"] == stat.st_mtime_ns:
-                    current[name] = old
-                    continue
-                text = read_runbook(path)
-            except (OSError, UnreadableRunbook) as error:
+                mark = fingerprint(path)
+            except OSError:
+                continue  # gone since the folder was listed
+            earlier = known.skipped.get(name)
+            if earlier and earlier["fingerprint"] == mark:
+                current.skipped[name] = earlier  # unchanged since it was warned about
+                report.skipped.append(earlier["reason"])
+                continue
+            try:
+                current.files[name], fields = self._look_at(path, name, known.files.get(name), report)
+            except UnreadableRunbook as error:
                 log.warning("skipping runbook %s", error)
+                current.skipped[name] = {"fingerprint": mark, "reason": str(error)}
                 report.skipped.append(str(error))
                 continue
-            digest = hashlib.sha256(text.encode()).hexdigest()
-            current[name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
-            if old and old["sha256"] == digest:
-                continue
-            (report.changed if old else report.added).append(name)
-            to_index[name] = parse_runbook(text, name)
+            if fields is not None:
+                (report.changed if name in known.files else report.added).append(name)
+                to_index[name] = fields
         return current, to_index
 
-    def _write(self, to_index: dict[str, list[Section]], removed: list[str], report: UpdateReport) -> None:
-        index = self._open()
-        writer = index.writer(codec=_CODEC)
-        try:
-            for name in [*removed, *report.changed]:
-                writer.delete_by_term("file", name)
-            for sections in to_index.values():
-                for section in sections:
-                    writer.add_document(**section_to_fields(section))
-        except BaseException:
-            writer.cancel()
-            raise
-        # Merging segments on every small update would rewrite the whole index;
-        # let them accumulate and compact once in a while instead.
-        writer.commit(mergetype=writing.NO_MERGE)
-        with index.reader() as reader:
-            segments = len(reader.leaf_readers())
-        if segments > MAX_SEGMENTS:
-            index.optimize()
+    def _look_at(self, path: Path, name: str, old: dict | None,
+                 report: UpdateReport) -> tuple[dict, list[dict] | None]:
+        """The manifest entry of one file, and its index fields if its content is new."""
+        real, info = locate(path, self.root)
+        if old and old["size"] == info.st_size and old["mtime_ns"] == info.st_mtime_ns:
+            return old, None
+        read = read_runbook(real)
+        entry = {"size": read.size, "mtime_ns": read.mtime_ns, "sha256": read.sha256}
+        if old and old["sha256"] == read.sha256:
+            return entry, None
+        budget = Budget(name)
+        fields = []
+        for section in parse_runbook(read.text, name, budget):
+            budget.check()
+            fields.append(section_to_fields(section))
+        if read.warning:
+            log.warning("runbook %s", read.warning)
+            report.warnings.append(read.warning)
+        return entry, fields
+
+    def _write(self, to_index: dict[str, list[dict]], report: UpdateReport) -> None:
+        with self._decoding():
+            index = self._open()
+            writer = index.writer(codec=_CODEC)
+            try:
+                for name in [*report.removed, *report.changed]:
+                    writer.delete_by_term("file", name)
+                for fields in to_index.values():
+                    for document in fields:
+                        writer.add_document(**document)
+            except BaseException:
+                writer.cancel()
+                raise
+            # Merging segments on every small update would rewrite the whole index;
+            # let them accumulate and compact once in a while instead.
+            writer.commit(mergetype=writing.NO_MERGE)
+            with index.reader() as reader:
+                segments = len(reader.leaf_readers())
+            if segments > MAX_SEGMENTS:
+                index.optimize()
 
     def _create(self) -> None:
-        if self.index_dir.exists():
-            shutil.rmtree(self.index_dir / "whoosh", ignore_errors=True)
-        (self.index_dir / "whoosh").mkdir(parents=True, exist_ok=True)
-        whoosh_index.create_in(self.index_dir / "whoosh", _schema())
+        shutil.rmtree(self._whoosh_dir, ignore_errors=True)
+        self._prepare()
+        whoosh_index.create_in(self._whoosh_dir, _schema())
+
+    def _prepare(self) -> None:
+        """Create the index folders private, or refuse them if others can write there."""
+        prepare_directory(self.index_dir, "the search index directory")
+        prepare_directory(self._whoosh_dir, "the search index directory")
 
     # -- reading -----------------------------------------------------------
 
     def _open(self):  # -> whoosh.index.Index
+        self._prepare()
+        with self._decoding():
+            return whoosh_index.open_dir(self._whoosh_dir)
+
+    @contextmanager
+    def _decoding(self) -> Iterator[None]:
+        """Turn whoosh's failures to decode its own files into `DamagedIndex`.
+
+        A truncated or overwritten segment surfaces as whatever whoosh's
+        decoders raise (EOFError, zlib.error, struct.error, pickle errors, a
+        missing file...), hence the broad net; our own errors pass through,
+        and so do I/O errors other than a missing file (a full disk is not
+        repaired by a rebuild).
+        """
         try:
-            return whoosh_index.open_dir(self.index_dir / "whoosh")
-        except (OSError, whoosh_index.EmptyIndexError) as error:
-            raise RunbookIndexError(
-                f"no usable index in {self.index_dir}: run `gntbot index` ({error})"
-            ) from error
+            yield
+        except GntbotError:
+            raise
+        except OSError as error:
+            if not isinstance(error, FileNotFoundError):
+                raise RunbookIndexError(f"cannot use the index in {self.index_dir}: {error}") from error
+            raise DamagedIndex(f"the search index in {self.index_dir} is damaged ({error})") from error
+        except Exception as error:
+            raise DamagedIndex(f"the search index in {self.index_dir} is damaged "
+                               f"({type(error).__name__}: {error})") from error
 
     def sections(self) -> list[IndexedSection]:
-        """Every indexed section, in file and document order."""
-        with self._open().reader() as reader:
+        """Every indexed section, in file and document order; a damaged index is rebuilt first."""
+        try:
+            return self._read_sections()
+        except DamagedIndex as damage:
+            log.warning("%s; rebuilding it from the runbooks", damage)
+            forget(self.index_dir)
+            self.update()
+            return self._read_sections()
+
+    def _read_sections(self) -> list[IndexedSection]:
+        index = self._open()
+        with self._decoding(), index.reader() as reader:
             found = [
                 IndexedSection(fields_to_section(fields), fields["terms"], fields["words"])
                 for fields in reader.all_stored_fields()
@@ -236,24 +313,6 @@ class RunbookIndex:
         return sorted(found, key=lambda s: (s.section.file, s.section.position))
 
     def section_count(self) -> int:
-        return self._open().doc_count()
-
-    # -- manifest ----------------------------------------------------------
-
-    def _read_manifest(self) -> dict | None:
-        path = self.index_dir / MANIFEST
-        try:
-            manifest = json.loads(path.read_text())
-        except (OSError, ValueError):
-            return None
-        if manifest.get("version") != SCHEMA_VERSION or manifest.get("root") != str(self.root):
-            return None
-        if not whoosh_index.exists_in(self.index_dir / "whoosh"):
-            return None
-        return manifest
-
-    def _write_manifest(self, files: dict[str, dict]) -> None:
-        path = self.index_dir / MANIFEST
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"version": SCHEMA_VERSION, "root": str(self.root), "files": files}, indent=1))
-        temporary.replace(path)
+        index = self._open()
+        with self._decoding():
+            return index.doc_count()

@@ -2,9 +2,10 @@
 
 Real wikis are messy; this module copes with front matter, ``[[_TOC_]]`` and
 ikiwiki directives, HTML comments, setext headings, indented code, tables and
-pages without any heading. Reading a file that cannot be a runbook (binary,
-too large, unreadable) raises `UnreadableRunbook`, which the indexer turns
-into a warning.
+pages without any heading. It is also written for hostile pages: every pass
+is linear in the page's length (see `inline`), headings are clipped to
+`MAX_HEADING` characters, and parsing spends a `Budget` that stops a page
+costing more than a couple of seconds with `UnreadableRunbook`.
 """
 
 from __future__ import annotations
@@ -14,58 +15,46 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
 from markdown_it.token import Token
 
-from bot.errors import GntbotError
+from bot.knowledge.budget import Budget
+from bot.knowledge.inline import cut_spans, strip_inline
 from bot.knowledge.sections import Section
 from bot.knowledge.slug import Slugger
 
-MAX_BYTES = 2 * 1024 * 1024
-RUNBOOK_SUFFIXES = (".md", ".mdwn", ".markdown")
+MAX_HEADING = 200  # characters; the longest heading of the shared corpus has 52
 
 _FRONT_MATTER = re.compile(r"\A(?:---|\+\+\+)[ \t]*\n.*?\n(?:---|\+\+\+|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
-_WIKI_DIRECTIVE = re.compile(r"\[\[(?:_TOC_|!.*?)\]\]", re.S)
 
 # Block structure only: inline markup is rendered for headings alone (their
-# anchors must match GitLab's exactly); body text is stripped by `_strip_inline`,
+# anchors must match GitLab's exactly); body text is stripped by `strip_inline`,
 # which halves the parsing time of a large page.
 _PARSER = MarkdownIt("commonmark").enable("table").disable("inline")
 _INLINE = MarkdownIt("commonmark")
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|!?\[([^\]]*)\]\[[^\]]*\]")
-_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
-_HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>|<!--.*?-->", re.S)
-_EMPHASIS = re.compile(r"(?<![\w*_])([*_]{1,3})(?=\S)(.+?)(?<=\S)\1(?![\w*_])")
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
-_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
-class UnreadableRunbook(GntbotError):
-    """A file under the runbook directory that cannot be indexed."""
+def _spend(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """A block rule that never matches: it spends the page's budget at every
+    block and, as a paragraph terminator, at every line of a paragraph."""
+    state.env["budget"].spend()
+    return False
 
 
-def read_runbook(path: Path) -> str:
-    """The file's text, or `UnreadableRunbook` if it is binary or too large.
+_PARSER.block.ruler.before("table", "budget", _spend, {"alt": ["paragraph", "reference", "blockquote", "list"]})
 
-    Invalid UTF-8 is replaced rather than refused: one bad byte in a wiki page
-    should not hide the whole page.
+
+def parse_runbook(text: str, file: str, budget: Budget | None = None) -> list[Section]:
+    """Split Markdown ``text`` into leaf sections; ``file`` names it in each one.
+
+    Raises `UnreadableRunbook` when parsing spends ``budget`` (by default,
+    `budget.SECONDS` from now).
     """
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise UnreadableRunbook(f"{path}: {size} bytes, over the {MAX_BYTES}-byte limit")
-        data = path.read_bytes()
-    except OSError as error:
-        raise UnreadableRunbook(f"{path}: {error.strerror or error}") from error
-    if b"\0" in data[:8192]:
-        raise UnreadableRunbook(f"{path}: looks binary (contains NUL bytes)")
-    return data.decode("utf-8", errors="replace")
-
-
-def parse_runbook(text: str, file: str) -> list[Section]:
-    """Split Markdown ``text`` into leaf sections; ``file`` names it in each one."""
-    tokens = _PARSER.parse(_clean(text))
+    budget = budget or Budget(file)
+    tokens = _PARSER.parse(_clean(text), {"budget": budget})
     builder = _SectionBuilder(file)
     for token, inline in _blocks(tokens):
+        budget.spend()
         builder.feed(token, inline)
     return builder.finish()
 
@@ -73,7 +62,7 @@ def parse_runbook(text: str, file: str) -> list[Section]:
 def _clean(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _FRONT_MATTER.sub("", text, count=1)
-    return _WIKI_DIRECTIVE.sub("", text)
+    return cut_spans(text.replace("[[_TOC_]]", ""), "[[!", "]]")
 
 
 def _blocks(tokens: list[Token]) -> Iterator[tuple[Token, Token | None]]:
@@ -105,16 +94,6 @@ def _rendered(inline: Token) -> str:
     return "".join(parts).strip()
 
 
-def strip_inline(raw: str) -> str:
-    """Body text without inline markup: close to what a reader sees, cheaply."""
-    text = _CODE_SPAN.sub(lambda m: m.group(2).strip(), raw)
-    text = _LINK.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text)
-    text = _AUTOLINK.sub(r"\1", text)
-    text = _HTML_TAG.sub("", text)
-    text = _EMPHASIS.sub(r"\2", text)
-    return _ESCAPE.sub(r"\1", text).strip()
-
-
 class _SectionBuilder:
     """Accumulates block contents into the section being read."""
 
@@ -133,7 +112,6 @@ class _SectionBuilder:
 
     def feed(self, token: Token, inline: Token | None) -> None:
         if token.type == "heading_open":
-            self._flush()
             self._open_heading(int(token.tag[1]), inline)
         elif token.type in ("fence", "code_block"):
             if token.content.strip():
@@ -142,7 +120,10 @@ class _SectionBuilder:
             self.prose.append(strip_inline(inline.content))
 
     def _open_heading(self, level: int, inline: Token | None) -> None:
-        raw = inline.content.strip() if inline is not None else ""
+        raw = inline.content.strip()[:MAX_HEADING].strip() if inline is not None else ""
+        if not raw:
+            return  # an empty heading ("#" alone) starts nothing; its section goes on
+        self._flush()
         title = heading_text(raw) or raw
         while self.stack and self.stack[-1][0] >= level:
             self.stack.pop()

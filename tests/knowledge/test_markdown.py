@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge.markdown import MAX_BYTES, UnreadableRunbook, parse_runbook, read_runbook
+from bot.knowledge.files import MAX_BYTES, UnreadableRunbook, read_runbook
+from bot.knowledge.markdown import parse_runbook
 from bot.knowledge.slug import Slugger, slugify
 
 
@@ -119,7 +120,7 @@ def test_binary_and_huge_files_are_refused_and_bad_utf8_is_repaired(tmp_path):
         read_runbook(huge)
     latin = tmp_path / "latin.md"
     latin.write_bytes(b"# Caf\xe9\n\nok\n")
-    assert parse_runbook(read_runbook(latin), "latin.md")[0].heading == "Caf\ufffd"
+    assert parse_runbook(read_runbook(latin).text, "latin.md")[0].heading == "Caf\ufffd"
 
 
 def test_broken_markdown_never_crashes():
@@ -134,7 +135,7 @@ SHARED = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/corpus is not present on this machine")
 def test_the_shared_corpus_parses_into_sections_with_unique_anchors():
     for path in SHARED.rglob("*.md"):
-        sections = parse_runbook(read_runbook(path), path.name)
+        sections = parse_runbook(read_runbook(path).text, path.name)
         anchors = [s.anchor for s in sections if s.anchor]
         assert len(anchors) == len(set(anchors)), path
         assert all(s.heading for s in sections), path

@@ -1,0 +1,54 @@
+"""The manifest beside the index: what each runbook file was when last looked at.
+
+Indexed files are recorded with their size, modification time and SHA-256,
+so an update re-reads only files whose size or time changed and re-indexes
+only those whose content did. Skipped files are recorded with the reason and
+the `fingerprint` of the entry in the folder, so a file that stays broken is
+warned about once per change, not at every reload.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SCHEMA_VERSION = 2
+MANIFEST = "gntbot-manifest.json"
+
+
+@dataclass
+class Manifest:
+    files: dict[str, dict] = field(default_factory=dict)  # name -> size, mtime_ns, sha256
+    skipped: dict[str, dict] = field(default_factory=dict)  # name -> fingerprint, reason
+
+
+def fingerprint(path: Path) -> list[int]:
+    """What changes when the folder entry ``path`` is edited, replaced or re-linked."""
+    info = os.lstat(path)
+    return [info.st_mode, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+
+
+def read_manifest(index_dir: Path, root: Path) -> Manifest | None:
+    """The manifest of an index of ``root``; None if absent, damaged or for another folder."""
+    try:
+        saved = json.loads((index_dir / MANIFEST).read_text())
+        if saved["version"] != SCHEMA_VERSION or saved["root"] != str(root):
+            return None
+        return Manifest(dict(saved["files"]), dict(saved.get("skipped", {})))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_manifest(index_dir: Path, root: Path, manifest: Manifest) -> None:
+    path = index_dir / MANIFEST
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"version": SCHEMA_VERSION, "root": str(root),
+                                     "files": manifest.files, "skipped": manifest.skipped}, indent=1))
+    temporary.replace(path)
+
+
+def forget(index_dir: Path) -> None:
+    """Remove the manifest, so the next update rebuilds the index from scratch."""
+    (index_dir / MANIFEST).unlink(missing_ok=True)
