@@ -128,7 +128,8 @@ class Ranker:
                 if len(word_terms) == 1:  # a plain word, not a compound or one of its parts
                     for equivalent in self.equivalents.get(word, ()):
                         for alternative in terms(equivalent)[:1]:
-                            alternatives.setdefault(alternative, EQUIVALENT_WEIGHT)
+                            if alternative in self.idf:  # a wiki need not use every word the vocabulary maps to
+                                alternatives.setdefault(alternative, EQUIVALENT_WEIGHT)
                 weight = self.idf.get(term, self.unknown_idf)
                 if any(c.isdigit() for c in term):
                     weight *= 0.3  # host numbers and sizes say little about the topic

@@ -5,6 +5,12 @@ the runbooks' vocabulary is replaced by the most frequent vocabulary word at
 Damerau-Levenshtein distance 1 (2 for long words), found through
 deletion neighbourhoods (the SymSpell idea) so a look-up costs a few dict
 probes rather than a scan of the vocabulary.
+
+Deletion neighbourhoods grow with the square of a word's length (and their
+strings with its cube), and both questions and runbooks may hold a "word" of
+thousands of letters: words over `MAX_LENGTH` are neither indexed nor
+corrected, and at most `MAX_CANDIDATES` candidates are compared, the most
+frequent first.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from collections import Counter
 MIN_LENGTH = 4  # shorter words are too often abbreviations to correct...
 SHORT_TARGETS = frozenset({"the", "and", "for", "not", "can", "how", "you", "why", "its", "off", "out"})
 LONG_WORD = 8  # from this length on, two edits are tolerated
+MAX_LENGTH = 32  # the longest word of the shared corpus has 21 letters
+MAX_CANDIDATES = 64  # the question set needs at most 7
 
 
 def _deletions(word: str) -> set[str]:
@@ -42,13 +50,13 @@ class Speller:
         self.vocabulary = vocabulary
         self._by_deletion: dict[str, list[str]] = {}
         for word in vocabulary:
-            if word.isalpha() and len(word) >= MIN_LENGTH - 1:
+            if word.isalpha() and MIN_LENGTH - 1 <= len(word) <= MAX_LENGTH:
                 for variant in _deletions(word):
                     self._by_deletion.setdefault(variant, []).append(word)
 
     def correct(self, word: str) -> str:
         """``word`` itself if known or uncorrectable, else the likeliest known word."""
-        if word in self.vocabulary or not word.isalpha() or len(word) < MIN_LENGTH - 1:
+        if word in self.vocabulary or not word.isalpha() or not MIN_LENGTH - 1 <= len(word) <= MAX_LENGTH:
             return word
         if len(word) < MIN_LENGTH:  # ...except into the little words everybody mistypes ("teh")
             fixes = [w for w in SHORT_TARGETS if _distance(word, w) == 1 and sorted(w) == sorted(word)]
@@ -59,13 +67,22 @@ class Speller:
             return word
         return min(candidates, key=lambda c: (_distance(word, c), -self.vocabulary[c], c))
 
-    def _candidates(self, word: str, limit: int) -> set[str]:
+    def _candidates(self, word: str, limit: int) -> list[str]:
+        """Vocabulary words within ``limit`` edits of ``word``, nearest edits first:
+        words one edit away share a deletion with ``word`` or are one of them,
+        so two-edit probes are only made when there are none."""
         probes = {word} | _deletions(word)
-        if limit == 2:
-            probes |= {d2 for d1 in _deletions(word) for d2 in _deletions(d1)}
+        found = self._within(word, probes, 1)
+        if not found and limit == 2:
+            probes = {shorter for probe in probes for shorter in _deletions(probe)}
+            found = self._within(word, probes, 2)
+        return found
+
+    def _within(self, word: str, probes: set[str], limit: int) -> list[str]:
         found: set[str] = set()
         for probe in probes:
             found.update(self._by_deletion.get(probe, ()))
             if probe in self.vocabulary and probe.isalpha():
                 found.add(probe)
-        return {c for c in found if _distance(word, c) <= limit}
+        likeliest = sorted(found, key=lambda c: (-self.vocabulary[c], c))[:MAX_CANDIDATES]
+        return [c for c in likeliest if _distance(word, c) <= limit]
