@@ -21,8 +21,9 @@ def format_answer(answer: Answer) -> list[str]:
         lines.append(answer.gist)
     commands = list(answer.commands[:MAX_COMMAND_LINES])
     lines.extend(f"  {command}" for command in commands)
-    if len(answer.commands) > len(commands):
-        lines.append(f"  … {len(answer.commands) - len(commands)} more command lines in the runbook")
+    more = len(answer.commands) - len(commands) + answer.more_commands
+    if more:
+        lines.append(f"  … {more} more command lines in the runbook")
     return lines
 
 

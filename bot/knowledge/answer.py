@@ -10,6 +10,10 @@ from bot.knowledge.sections import Section
 _PROMPT = re.compile(r"^\s*(?:[\w.-]+@[\w.-]+:[^\s#$]*\s?[#$]|\$)\s+\S")
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z`\"'(\[])")
 GIST_CHARS = 220
+# What one answer carries at most: the channel shows fewer, and clips each line
+# to fit; these bound what a runbook can make the bot hold for one question.
+MAX_COMMANDS = 24
+MAX_COMMAND_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -26,8 +30,9 @@ class Answer:
 
     section: Section
     gist: str
-    commands: tuple[str, ...]
+    commands: tuple[str, ...]  # at most MAX_COMMANDS, each at most MAX_COMMAND_CHARS
     link: str
+    more_commands: int = 0  # command lines of the section left out of ``commands``
 
 
 def link(section: Section, base_url: str) -> str:
@@ -70,9 +75,15 @@ def command_lines(section: Section) -> tuple[str, ...]:
 
 
 def build_answer(hit: Hit, base_url: str) -> Answer:
+    commands = command_lines(hit.section)
     return Answer(
         section=hit.section,
         gist=gist(hit.section),
-        commands=command_lines(hit.section),
+        commands=tuple(_clipped(command) for command in commands[:MAX_COMMANDS]),
         link=link(hit.section, base_url),
+        more_commands=max(len(commands) - MAX_COMMANDS, 0),
     )
+
+
+def _clipped(line: str) -> str:
+    return line if len(line) <= MAX_COMMAND_CHARS else line[: MAX_COMMAND_CHARS - 1] + "…"

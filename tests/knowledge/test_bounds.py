@@ -1,0 +1,65 @@
+"""What one question or one section may cost stays bounded, whatever the wiki holds."""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.commands.runbook import format_answer
+from bot.knowledge import answer as answers
+from bot.knowledge.answer import Hit, build_answer
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.markdown import parse_runbook
+from bot.knowledge.sections import Section
+from bot.knowledge.spelling import Speller
+
+
+def peak_bytes(work: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_chat_words_work_on_a_wiki_without_the_words_they_map_to(tmp_path: Path):
+    # "vm" maps to "instance", "server" to "node": this wiki uses neither.
+    root = tmp_path / "wiki"
+    root.mkdir()
+    (root / "kvm.md").write_text("# KVM guests\n\nA vm console opens with virsh console.\n")
+    knowledge = KnowledgeBase(root, tmp_path / "index")
+    answer, _ = knowledge.answer("how do I open the console of a vm")
+    assert answer is not None and answer.section.title == "KVM guests"
+    assert knowledge.lookup("server console", 1).hits[0].section.title == "KVM guests"
+
+
+def test_correcting_one_very_long_word_costs_little_memory():
+    speller = Speller(Counter({"rebalance": 5, "migrate": 3, "secondary": 2}))
+    word = "rebalance" * 45  # 405 letters: the two-edit neighbourhood alone was 36 MB
+    assert peak_bytes(lambda: speller.correct(word)) < 1_000_000
+    assert speller.correct(word) == word
+    assert speller.correct("rebalnce") == "rebalance"
+
+
+def test_a_very_long_word_in_a_runbook_costs_little_memory():
+    vocabulary = Counter({"abcdefghijklmnopqrstuvwxyz" * 120: 1, "rebalance": 2})  # its deletions were 10 MB
+    assert peak_bytes(lambda: Speller(vocabulary)) < 1_000_000
+    assert Speller(vocabulary).correct("rebalnce") == "rebalance"
+
+
+def test_an_answer_carries_a_bounded_number_of_commands_of_bounded_length():
+    code = ("x" * 200_000 + "\n" + "\n".join(f"gnt-node list --node {n}" for n in range(10_000)),)
+    section = Section("big.md", "Big", "Big", 1, (), "big", "Text.", code, 0)
+    answer = build_answer(Hit(section, 1.0), "")
+    assert len(answer.commands) == answers.MAX_COMMANDS
+    assert max(len(command) for command in answer.commands) <= answers.MAX_COMMAND_CHARS
+    assert answer.more_commands == 10_001 - answers.MAX_COMMANDS
+    assert format_answer(answer)[-1] == "  … 9989 more command lines in the runbook"
+
+
+def test_a_huge_heading_is_clipped():
+    sections = parse_runbook("# " + "![" * 100_000 + "\n\ntext\n", "page.md")
+    assert sections[0].text == "text" and len(sections[0].heading) <= 200
