@@ -68,21 +68,23 @@ class Speller:
         return min(candidates, key=lambda c: (_distance(word, c), -self.vocabulary[c], c))
 
     def _candidates(self, word: str, limit: int) -> list[str]:
-        """Vocabulary words within ``limit`` edits of ``word``, nearest edits first:
-        words one edit away share a deletion with ``word`` or are one of them,
-        so two-edit probes are only made when there are none."""
+        """At most `MAX_CANDIDATES` vocabulary words within ``limit`` edits of
+        ``word``. Words one edit away share a deletion with ``word`` or are one
+        of them, so those come first, then the rest, each the most frequent first."""
         probes = {word} | _deletions(word)
-        found = self._within(word, probes, 1)
-        if not found and limit == 2:
-            probes = {shorter for probe in probes for shorter in _deletions(probe)}
-            found = self._within(word, probes, 2)
-        return found
+        near = self._found(probes)
+        far = self._found({shorter for probe in probes for shorter in _deletions(probe)}) - near \
+            if limit == 2 else set()
+        likeliest = [*self._by_frequency(near), *self._by_frequency(far)][:MAX_CANDIDATES]
+        return [c for c in likeliest if _distance(word, c) <= limit]
 
-    def _within(self, word: str, probes: set[str], limit: int) -> list[str]:
+    def _found(self, probes: set[str]) -> set[str]:
         found: set[str] = set()
         for probe in probes:
             found.update(self._by_deletion.get(probe, ()))
             if probe in self.vocabulary and probe.isalpha():
                 found.add(probe)
-        likeliest = sorted(found, key=lambda c: (-self.vocabulary[c], c))[:MAX_CANDIDATES]
-        return [c for c in likeliest if _distance(word, c) <= limit]
+        return found
+
+    def _by_frequency(self, words: set[str]) -> list[str]:
+        return sorted(words, key=lambda c: (-self.vocabulary[c], c))
