@@ -21,6 +21,7 @@ alone (`prepare_directory`); what can be read of a runbook is decided in
 
 from __future__ import annotations
 
+import errno
 import logging
 import shutil
 from collections.abc import Iterator
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 _CODEC = W3Codec(compression=0)  # stored fields are small; zlib cost more than it saved
 MAX_SEGMENTS = 8  # incremental updates add segments; compact past this many
 _SEPARATOR = "\x1e"  # joins the trail and the code blocks in stored fields
+_NOT_DAMAGE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
 
 
 class RunbookIndexError(GntbotError):
@@ -277,16 +279,16 @@ class RunbookIndex:
 
         A truncated or overwritten segment surfaces as whatever whoosh's
         decoders raise (EOFError, zlib.error, struct.error, pickle errors, a
-        missing file...), hence the broad net; our own errors pass through,
-        and so do I/O errors other than a missing file (a full disk is not
-        repaired by a rebuild).
+        missing file, a seek to a bogus offset...), hence the broad net; our
+        own errors pass through, and so do the I/O errors a rebuild would not
+        repair (no permission, a full or read-only disk, a failing one).
         """
         try:
             yield
         except GntbotError:
             raise
         except OSError as error:
-            if not isinstance(error, FileNotFoundError):
+            if isinstance(error, PermissionError) or error.errno in _NOT_DAMAGE:
                 raise RunbookIndexError(f"cannot use the index in {self.index_dir}: {error}") from error
             raise DamagedIndex(f"the search index in {self.index_dir} is damaged ({error})") from error
         except Exception as error:

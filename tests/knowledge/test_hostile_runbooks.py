@@ -129,7 +129,7 @@ def test_a_damaged_segment_is_rebuilt_and_said_in_the_log(runbooks: Path, tmp_pa
     if damage == "truncate":
         segment.write_bytes(data[: len(data) // 2])
     elif damage == "overwrite":
-        segment.write_bytes(data[:100] + bytes(range(256)) * 4 + data[100 + 1024:])
+        segment.write_bytes((bytes(range(256)) * (len(data) // 256 + 1))[: len(data)])
     else:
         segment.unlink()
     knowledge = KnowledgeBase(runbooks, tmp_path / "index")  # a restarted bot
