@@ -1,4 +1,10 @@
-"""Assembles the bot from its configuration: capabilities, commands, dispatcher."""
+"""Assembles the bot from its configuration: capabilities, commands, dispatcher, metrics.
+
+The dispatcher is made once and lives as long as the process, because the
+transports hold it; `Application.reload` (SIGHUP) rebuilds everything behind it
+from the configuration file read again (commands, access lists, runbooks,
+clusters) and swaps it in at once, without touching the chat connections.
+"""
 
 from __future__ import annotations
 
@@ -6,49 +12,124 @@ import asyncio
 import logging
 
 from bot.commands import help as help_commands
-from bot.commands import cluster, identity
+from bot.commands import identity
+from bot.commands.cluster import ClusterCommands
 from bot.commands.runbook import RunbookCommands
-from bot.config import Config
+from bot.config import Config, load_config
 from bot.core.dispatch import Dispatcher
+from bot.core.message import Message, Reply
 from bot.core.paging import Pager
 from bot.core.registry import Registry
+from bot.errors import GntbotError
+from bot.ganeti.cluster import Cluster
+from bot.ganeti.clusters import Clusters
+from bot.ganeti.metrics import RapiMetrics
+from bot.ganeti.rapi import RapiClient
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.metrics import KnowledgeMetrics
+from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+# What a reload cannot change in a running bot: the connections, the endpoint, the state.
+RESTART_ONLY = {"irc": "[irc.*]", "xmpp": "[xmpp]", "metrics": "[metrics]"}
+RESTART_ONLY_BOT = ("name", "state_dir")
+IDLE_WATCH_SECONDS = 30.0  # how often a switched-off runbook watcher looks whether a reload switched it on
 
 
 class Application:
     """Everything a transport needs: the dispatcher, and the background upkeep."""
 
-    def __init__(self, config: Config, knowledge: KnowledgeBase | None = None) -> None:
-        self.config = config
-        settings = config.knowledge
-        self.knowledge = knowledge or KnowledgeBase(settings.runbooks, settings.index, settings.base_url)
-        self.policy = config.access
-        registry = Registry()
-        runbook = RunbookCommands(self.knowledge, config.bot.prefix)
+    def __init__(self, config: Config, knowledge: KnowledgeBase | None = None,
+                 metrics: Metrics | None = None) -> None:
+        self.metrics = metrics or Metrics()
+        self.knowledge_metrics = KnowledgeMetrics(self.metrics)
+        self.rapi_metrics = RapiMetrics(self.metrics)
+        self.reloads = self.metrics.counter(
+            "config_reloads_total", "Configuration reloads (SIGHUP) by result: applied, or refused (the "
+            "configuration in use stayed).", ["result"], initial=[("applied",), ("refused",)])
         self.dispatcher = Dispatcher(
-            registry,
-            self.policy,
+            Registry(),
+            config.access,
             Pager(config.bot.page_lines),
             prefix=config.bot.prefix,
-            on_question=runbook.question,
-            on_chatter=runbook.offer,  # transports pass only pasted errors, where enabled
+            on_question=self._question,
+            on_chatter=self._chatter,  # transports pass only pasted errors, where enabled
         )
-        help_commands.register(self.dispatcher, config.bot.name)
-        identity.register(registry, self.policy)
+        self._install(config, knowledge or knowledge_base(config))
+
+    def _install(self, config: Config, knowledge: KnowledgeBase) -> None:
+        """Build the commands for ``config`` and put them behind the dispatcher in one step."""
+        registry = Registry()
+        runbook = RunbookCommands(knowledge, config.bot.prefix, self.knowledge_metrics)
+        clusters = tuple(Cluster(settings, RapiClient(settings, meter=self.rapi_metrics.cluster(settings.name)))
+                         for settings in config.clusters)
+        self.rapi_metrics.keep_only(cluster.name for cluster in clusters)
+        dispatcher = self.dispatcher
+        dispatcher.registry, dispatcher.policy, dispatcher.prefix = registry, config.access, config.bot.prefix
+        if dispatcher.pager.page_lines != config.bot.page_lines:
+            dispatcher.pager = Pager(config.bot.page_lines)
+        help_commands.register(dispatcher, config.bot.name)
+        identity.register(registry, config.access)
         runbook.register(registry)
-        if config.clusters:
-            cluster.register(registry, config.clusters, config.bot.prefix)
+        if clusters:
+            ClusterCommands(Clusters(clusters), config.bot.prefix).register(registry)
+        self.config, self.knowledge, self.clusters, self._runbook = config, knowledge, clusters, runbook
+        self.policy = config.access
+        self.knowledge_metrics.watch(knowledge)
+
+    async def _question(self, message: Message) -> Reply:
+        return await self._runbook.question(message)
+
+    async def _chatter(self, message: Message) -> Reply:
+        return await self._runbook.offer(message)
+
+    async def reload(self) -> bool:
+        """Read the configuration file again and apply it; False if it was refused.
+
+        A file with errors changes nothing: the bot goes on with what it had and
+        logs every error. Chat networks, ``[metrics]``, the bot's name and its
+        state directory need a restart; a change there is logged as such.
+        """
+        source = self.config.source
+        try:
+            config = await asyncio.to_thread(load_config, source) if source else self.config
+            same = config.knowledge == self.config.knowledge
+            knowledge = self.knowledge if same else knowledge_base(config)
+            await asyncio.to_thread(knowledge.refresh)
+        except GntbotError as error:
+            self.reloads.labels("refused").inc()
+            log.error("reload refused, the running configuration stays in use: %s", error)
+            return False
+        for part in needs_restart(self.config, config):
+            log.warning("reload: the change to %s takes effect at the next restart", part)
+        self._install(config, knowledge)
+        self.reloads.labels("applied").inc()
+        log.info("reloaded %s: %d command(s), %d cluster(s)", source or "the built-in defaults",
+                 len(list(self.dispatcher.registry)), len(self.clusters))
+        return True
 
     async def watch_runbooks(self) -> None:
         """Re-index whenever the runbook directory changes (e.g. after ``git pull``)."""
-        interval = self.config.knowledge.reload_seconds
-        if interval <= 0:
-            return
         while True:
-            await asyncio.sleep(interval)
+            interval = self.config.knowledge.reload_seconds
+            await asyncio.sleep(interval if interval > 0 else IDLE_WATCH_SECONDS)
+            if interval <= 0:
+                continue
             try:
                 await asyncio.to_thread(self.knowledge.refresh)
             except Exception:
+                self.knowledge_metrics.reload_failures.inc()
                 log.exception("re-indexing the runbooks failed; the previous index stays in use")
+
+
+def knowledge_base(config: Config) -> KnowledgeBase:
+    settings = config.knowledge
+    return KnowledgeBase(settings.runbooks, settings.index, settings.base_url)
+
+
+def needs_restart(old: Config, new: Config) -> list[str]:
+    """The parts of the configuration that differ and that only a restart applies."""
+    parts = [table for name, table in RESTART_ONLY.items() if getattr(old, name) != getattr(new, name)]
+    parts += [f"[bot] {name}" for name in RESTART_ONLY_BOT if getattr(old.bot, name) != getattr(new.bot, name)]
+    return parts

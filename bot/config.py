@@ -16,6 +16,7 @@ from bot.configreader import ConfigError, Table
 from bot.core.access import AccessPolicy, room_key
 from bot.core.people import XMPP, Acl, Directory, DirectoryError
 from bot.ganeti.settings import ClusterSettings, parse_clusters
+from bot.metrics import MetricsSettings, parse_metrics_settings
 from bot.transports.settings import IrcSettings, XmppSettings, parse_irc, parse_xmpp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +63,7 @@ class Config:
     clusters: tuple[ClusterSettings, ...] = ()
     irc: tuple[IrcSettings, ...] = ()
     xmpp: XmppSettings | None = None
+    metrics: MetricsSettings | None = None  # None: no /metrics endpoint
 
     @classmethod
     def default(cls) -> Config:
@@ -90,6 +92,7 @@ def load_config(path: Path) -> Config:
         clusters=parse_clusters(root.tables("clusters")),
         irc=irc,
         xmpp=xmpp,
+        metrics=parse_metrics_settings(root.table("metrics")),
     )
     root.done()
     return config

@@ -7,8 +7,12 @@ import asyncio
 from bot.core.access import Permission
 from bot.core.message import NO_REPLY, Message, Reply
 from bot.core.registry import Invocation, Registry
+from bot.errors import GntbotError
+from bot.knowledge import metrics as outcomes
 from bot.knowledge.answer import Answer, Hit, link
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.metrics import KnowledgeMetrics
+from bot.metrics import Metrics
 
 MAX_COMMAND_LINES = 12
 SEARCH_RESULTS = 5
@@ -38,9 +42,10 @@ def format_refusal(closest: list[Hit], base_url: str) -> list[str]:
 class RunbookCommands:
     """Binds the knowledge base to chat commands."""
 
-    def __init__(self, knowledge: KnowledgeBase, prefix: str) -> None:
+    def __init__(self, knowledge: KnowledgeBase, prefix: str, metrics: KnowledgeMetrics | None = None) -> None:
         self.knowledge = knowledge
         self.prefix = prefix
+        self.metrics = metrics or KnowledgeMetrics(Metrics.detached())
 
     def register(self, registry: Registry) -> None:
         registry.command(
@@ -60,7 +65,8 @@ class RunbookCommands:
     async def search(self, call: Invocation) -> Reply:
         if not call.args:
             return Reply.of(f"usage: {self.prefix}search QUERY (e.g. {self.prefix}search drbd split brain)")
-        ranking = await asyncio.to_thread(self.knowledge.lookup, call.args, SEARCH_RESULTS)
+        with self.metrics.search_seconds.time():
+            ranking = await asyncio.to_thread(self.knowledge.lookup, call.args, SEARCH_RESULTS)
         if not ranking.answerable:
             return Reply.of(*format_refusal(ranking.hits[:3], self.knowledge.base_url))
         return Reply.of(
@@ -88,7 +94,14 @@ class RunbookCommands:
         )
 
     async def _answer(self, question: str) -> Reply:
-        answer, closest = await asyncio.to_thread(self.knowledge.answer, question)
+        try:
+            with self.metrics.search_seconds.time():
+                answer, closest = await asyncio.to_thread(self.knowledge.answer, question)
+        except Exception as error:
+            self.metrics.questions.labels(outcomes.ERROR if isinstance(error, GntbotError)
+                                          else outcomes.INTERNAL_ERROR).inc()
+            raise
+        self.metrics.questions.labels(outcomes.ABSTAINED if answer is None else outcomes.ANSWERED).inc()
         if answer is None:
             return Reply.of(*format_refusal(closest, self.knowledge.base_url))
         return Reply.of(*format_answer(answer))

@@ -107,7 +107,9 @@ class Cluster:
             loading = self._loading.setdefault(key, threading.Lock())
         with loading:
             entry = self._cache.get(key)
-            if entry is not None and self._clock() - entry[0] < self.settings.cache_seconds:
+            hit = entry is not None and self._clock() - entry[0] < self.settings.cache_seconds
+            self.client.meter.cache(hit)
+            if entry is not None and hit:
                 return entry[1]
             value = load()
             self._cache[key] = (self._clock(), value)

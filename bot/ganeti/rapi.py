@@ -23,6 +23,7 @@ import logging
 import re
 import ssl
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -40,6 +41,7 @@ from urllib3.util.retry import Retry
 
 from bot import __version__
 from bot.ganeti import errors
+from bot.ganeti.metrics import RapiMeter
 from bot.ganeti.names import checked_name
 from bot.ganeti.settings import ClusterSettings
 
@@ -121,10 +123,12 @@ def build_session(settings: ClusterSettings) -> requests.Session:
 class RapiClient:
     """Read-only access to one cluster's RAPI (``/2/...``)."""
 
-    def __init__(self, settings: ClusterSettings, session: requests.Session | None = None) -> None:
+    def __init__(self, settings: ClusterSettings, session: requests.Session | None = None,
+                 meter: RapiMeter | None = None) -> None:
         self.settings = settings
         self.name = settings.name
         self.session = session or build_session(settings)
+        self.meter = meter or RapiMeter.detached(settings.name)
         parts = urlsplit(settings.url)
         self._where = f"{parts.hostname}:{parts.port or 443}"
         self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
@@ -182,11 +186,14 @@ class RapiClient:
         """GET ``path`` and decode the JSON, or raise a `RapiError` that says why not."""
         url = self.settings.url + path
         with self._slots:
+            started = time.monotonic()
             try:
                 response = self.session.get(url, params=_encode(params), timeout=self.settings.timeout)
             except requests.RequestException as error:
+                self.meter.request("GET", None, time.monotonic() - started)
                 kind, text = self._transport_failure(error)
                 raise kind(self.name, text) from None
+            self.meter.request("GET", response.status_code, time.monotonic() - started)
         if response.status_code != 200:
             kind, text = self._status_failure(response, what or path)
             raise kind(self.name, text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from bot.knowledge.answer import Answer, Hit, build_answer
@@ -25,6 +26,7 @@ class KnowledgeBase:
         self.base_url = base_url
         self._ranker: Ranker | None = None
         self._lock = threading.Lock()
+        self.last_refresh: tuple[float, UpdateReport] | None = None  # when (Unix time), and what it found
 
     def refresh(self) -> UpdateReport:
         """Re-index changed runbooks and reload the ranker if anything changed."""
@@ -34,6 +36,7 @@ class KnowledgeBase:
                 self._ranker = Ranker(self.index.sections())
                 if report.touched:
                     log.info("runbook index updated: %s", report.summary())
+            self.last_refresh = (time.time(), report)
             return report
 
     @property

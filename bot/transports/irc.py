@@ -27,4 +27,8 @@ class IrcTransport(ReconnectingTransport):
         self.limiter = InboundLimiter(chat.flood.user_burst, chat.flood.user_rate)
 
     def new_session(self, dispatcher: Dispatcher) -> IrcSession:
-        return IrcSession(self.settings, dispatcher, self.bot_name, self.limiter)
+        return IrcSession(self.settings, dispatcher, self.bot_name, self.limiter, self.stats)
+
+    def queued_lines(self) -> int | None:
+        session = self.session
+        return session.outbox.pending() if isinstance(session, IrcSession) else 0

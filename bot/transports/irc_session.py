@@ -29,6 +29,7 @@ from bot.transports.irc_auth import CapNegotiation, nickserv_login
 from bot.transports.irc_channels import ChannelKeeper
 from bot.transports.irc_identity import AccountTracker, fold
 from bot.transports.irc_outbox import Outbox
+from bot.transports.metrics import ChatStats
 from bot.transports.session import BackgroundTasks, ConnectionClosed, Session
 from bot.transports.settings import IrcSettings
 
@@ -56,6 +57,7 @@ class IrcSession(Session):
         dispatcher: Dispatcher,
         bot_name: str,
         limiter: InboundLimiter,
+        stats: ChatStats | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
         self.settings = settings
@@ -63,6 +65,7 @@ class IrcSession(Session):
         self.dispatcher = dispatcher
         self.bot_name = bot_name
         self.limiter = limiter
+        self.stats = stats or ChatStats()
         self.reactor = AioReactor(loop=loop)
         self.conn: AioConnection = self.reactor.server()
         self.conn.buffer_class = LenientDecodingLineBuffer
@@ -70,7 +73,7 @@ class IrcSession(Session):
         self.cap = CapNegotiation(settings, self._write, self._write_secret)
         self.tracker = AccountTracker(self._whois, realm=settings.realm)
         flood = self.chat.flood
-        self.outbox = Outbox(self._write, TokenBucket(flood.burst, flood.rate), self.chat.nick, settings.username)
+        self.outbox = Outbox(self._write_paced, TokenBucket(flood.burst, flood.rate), self.chat.nick, settings.username)
         self.lanes = Lanes()
         self.nick = self.chat.nick
         self.established = False
@@ -197,6 +200,11 @@ class IrcSession(Session):
     def _write(self, line: str) -> None:
         log.debug("%s > %s", self.settings.network, line)
         self._raw(line)
+
+    def _write_paced(self, line: str) -> None:
+        """A line the outbox lets out."""
+        self.stats.sent += 1
+        self._write(line)
 
     def _write_secret(self, line: str) -> None:
         """A line holding a password: sent, never logged."""
@@ -373,6 +381,7 @@ class IrcSession(Session):
                                      f"I am ignoring your lines for about {wait} s.")
         if admission is not Admission.ACCEPT:
             return
+        self.stats.received += 1
         text, addressed = parsed
         tags = list(event.tags or [])
         epoch = self.tracker.epoch(nick)  # who "nick" is as the line arrives, not when it is answered

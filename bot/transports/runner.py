@@ -1,9 +1,11 @@
 """``gntbot run``: every configured transport in one asyncio process.
 
-The transports and the application's upkeep (re-reading the runbooks) run
-side by side on one event loop; blocking work happens in threads, so a slow
-command on one network never stalls another. SIGTERM or SIGINT stops them
-all cleanly: IRC says QUIT, XMPP sends unavailable presence.
+The transports and the application's upkeep (re-reading the runbooks), and
+the ``/metrics`` endpoint where configured, run side by side on one event loop;
+blocking work happens in threads, so a slow command on one network never stalls
+another. SIGTERM or SIGINT stops them all cleanly: IRC says QUIT, XMPP sends
+unavailable presence. SIGHUP reloads the configuration and the runbooks
+(`Application.reload`) while the connections stay up.
 """
 
 from __future__ import annotations
@@ -12,21 +14,27 @@ import asyncio
 import logging
 import signal
 from collections import Counter
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from bot.app import Application
 from bot.config import Config
 from bot.configreader import ConfigError
-from bot.transports.base import Transport
+from bot.health import HealthReport, cluster_checks, network_checks
 from bot.transports.irc import IrcTransport
+from bot.transports.metrics import ChatCollector
+from bot.transports.session import ReconnectingTransport
 from bot.transports.xmpp import XmppTransport
+
+if TYPE_CHECKING:
+    from bot.web.monitoring import MonitorServer
 
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 10.0
 
 
-def build_transports(config: Config) -> list[Transport]:
+def build_transports(config: Config) -> list[ReconnectingTransport]:
     """One transport per ``[irc.NAME]`` table, and one for ``[xmpp]``."""
     realms = Counter(settings.realm for settings in config.irc)
     shared = sorted(realm for realm, count in realms.items() if count > 1)
@@ -34,7 +42,7 @@ def build_transports(config: Config) -> list[Transport]:
         # The same account name on two networks may be two different people.
         raise ConfigError(f"{config.source}: several [irc.*] networks give principals as "
                           f"\"{shared[0]}:account\"; set a distinct realm in each (e.g. realm = \"irc-oftc\")")
-    transports: list[Transport] = [IrcTransport(settings, config.bot.name) for settings in config.irc]
+    transports: list[ReconnectingTransport] = [IrcTransport(settings, config.bot.name) for settings in config.irc]
     if config.xmpp is not None:
         transports.append(XmppTransport(config.xmpp, config.bot.name))
     if not transports:
@@ -43,13 +51,19 @@ def build_transports(config: Config) -> list[Transport]:
     return transports
 
 
-async def serve(application: Application, transports: list[Transport]) -> None:
-    """Run ``transports`` until SIGTERM/SIGINT, or until one of them fails."""
+async def serve(application: Application, transports: list[ReconnectingTransport],
+                reload: Callable[[], Awaitable[object]] | None = None) -> None:
+    """Run ``transports`` until SIGTERM/SIGINT, or until one of them fails.
+
+    SIGHUP runs ``reload`` (default: `Application.reload`), one at a time."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     signals = (signal.SIGTERM, signal.SIGINT)
     for number in signals:
         loop.add_signal_handler(number, stop.set)
+    reloads = _Reloads(reload or application.reload)
+    loop.add_signal_handler(signal.SIGHUP, reloads.request)
+    monitor = await start_monitor(application, transports)
     runs = {asyncio.create_task(t.run(application.dispatcher), name=t.name): t for t in transports}
     upkeep = asyncio.create_task(application.watch_runbooks(), name="runbook watcher")
     stopping = asyncio.create_task(stop.wait())
@@ -72,5 +86,56 @@ async def serve(application: Application, transports: list[Transport]) -> None:
         for task in everything:
             task.cancel()
         await asyncio.gather(*everything, return_exceptions=True)
-        for number in signals:
+        await reloads.cancel()
+        if monitor is not None:
+            await monitor.stop()
+        for number in (*signals, signal.SIGHUP):
             loop.remove_signal_handler(number)
+
+
+async def start_monitor(application: Application,
+                         transports: list[ReconnectingTransport]) -> MonitorServer | None:
+    """``/metrics`` and ``/health``, when ``[metrics] listen`` is set (else None)."""
+    application.metrics.collect(ChatCollector(transports))
+    settings = application.config.metrics
+    if settings is None:
+        return None
+    from bot.web.monitoring import MonitorServer  # aiohttp: only loaded where it is used
+
+    async def health() -> HealthReport:
+        return HealthReport(network_checks(transports), await cluster_checks(application.clusters))
+
+    monitor = MonitorServer(settings, application.metrics, health)
+    await monitor.start()
+    return monitor
+
+
+class _Reloads:
+    """SIGHUP handling: one reload at a time; a signal during a reload runs one more after it."""
+
+    def __init__(self, reload: Callable[[], Awaitable[object]]) -> None:
+        self._reload = reload
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    def request(self) -> None:
+        log.info("SIGHUP: reloading the configuration and the runbooks")
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.create_task(self._run(), name="reload")
+
+    async def _run(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self._reload()
+            except Exception:
+                log.exception("reloading failed; the running configuration stays in use")
+            if not self._again:
+                return
+
+    async def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)

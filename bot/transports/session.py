@@ -20,6 +20,7 @@ from typing import Any
 from bot.core.dispatch import Dispatcher
 from bot.errors import GntbotError
 from bot.transports.base import Transport
+from bot.transports.metrics import ChatStats
 from bot.transports.reconnect import ReconnectStrategy
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class ReconnectingTransport(Transport):
         self.where = where
         self.strategy = strategy
         self.session: Session | None = None
+        self.stats = ChatStats()  # outlives the sessions
         self._stopping = asyncio.Event()
 
     @abc.abstractmethod
@@ -112,10 +114,20 @@ class ReconnectingTransport(Transport):
                 self.strategy.reset()
             if self._stopping.is_set():
                 break
+            self.stats.reconnects += 1
             delay = self.strategy.next_delay()
             log.info("%s: connecting to %s again in %.1f s", self.name, self.where, delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
+
+    @property
+    def connected(self) -> bool:
+        """Connected and logged in right now."""
+        return self.session is not None and self.session.established
+
+    def queued_lines(self) -> int | None:
+        """Lines waiting to go out, where the network has such a queue (else None)."""
+        return None
 
     async def stop(self) -> None:
         self._stopping.set()

@@ -26,6 +26,7 @@ from bot.core.message import Identity, Message
 from bot.core.people import XMPP
 from bot.transports.conversation import Lanes, chat_lines, read_line, respond
 from bot.transports.flood import Admission, InboundLimiter, TokenBucket
+from bot.transports.metrics import ChatStats
 from bot.transports.reconnect import ExponentialBackoff, ReconnectStrategy, Rejoins
 from bot.transports.session import (
     BackgroundTasks,
@@ -74,7 +75,7 @@ class XmppTransport(ReconnectingTransport):
         # One client for every connection: slixmpp is made to connect again,
         # and a client thrown away leaves its background task behind.
         self.client = self.client or _client(self.settings)
-        return XmppSession(self.settings, self.client, dispatcher, self.bot_name, self.limiter)
+        return XmppSession(self.settings, self.client, dispatcher, self.bot_name, self.limiter, self.stats)
 
 
 _HIDE_SECRETS = _HideSecrets()
@@ -102,13 +103,14 @@ def _delayed(stanza: slixmpp.Message) -> bool:
 
 class XmppSession(Session):
     def __init__(self, settings: XmppSettings, client: slixmpp.ClientXMPP, dispatcher: Dispatcher, bot_name: str,
-                 limiter: InboundLimiter) -> None:
+                 limiter: InboundLimiter, stats: ChatStats | None = None) -> None:
         loop = asyncio.get_running_loop()
         self.settings = settings
         self.chat = settings.chat
         self.dispatcher = dispatcher
         self.bot_name = bot_name
         self.limiter = limiter
+        self.stats = stats or ChatStats()
         self.client = client
         self.muc = self.client.plugin["xep_0045"]
         self.bucket = TokenBucket(self.chat.flood.burst, self.chat.flood.rate)
@@ -305,6 +307,7 @@ class XmppSession(Session):
                                                 f"I am ignoring your lines for about {wait} s."])
         if admission is not Admission.ACCEPT:
             return
+        self.stats.received += 1
         text, addressed = parsed
         message = Message(text, identity, room_name, addressed)
         self.lanes.submit((room_name, str(stanza["from"])), lambda: self._answer(message, stanza["from"]))
@@ -332,4 +335,5 @@ class XmppSession(Session):
 
     def _send(self, to: slixmpp.JID, kind: str, lines: tuple[str, ...] | list[str]) -> None:
         if self.client.is_connected():
+            self.stats.sent += 1
             self.client.send_message(mto=to, mbody="\n".join(lines), mtype=kind)

@@ -1,0 +1,85 @@
+"""Is the bot well? Connected to each chat network, able to reach each cluster.
+
+The running bot answers this at ``/health`` (`bot.web.monitoring`), and
+``gntbot status`` asks it there and turns the answer into an exit code, so a
+script or a monitoring check can tell, per network and per cluster, what is wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bot.errors import GntbotError
+from bot.ganeti.cluster import Cluster
+from bot.transports.base import Transport
+from bot.transports.session import ReconnectingTransport
+
+PROBE_SECONDS = 10.0  # a cluster that has not answered by then counts as unreachable
+
+
+@dataclass(frozen=True)
+class Check:
+    """One network or cluster: ``ok``, and a few words on its state."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    networks: tuple[Check, ...] = ()
+    clusters: tuple[Check, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in (*self.networks, *self.clusters))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "networks": [asdict(c) for c in self.networks],
+                "clusters": [asdict(c) for c in self.clusters]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> HealthReport:
+        """The report as ``/health`` sent it; `ValueError` if it is not one."""
+        try:
+            return cls(*(tuple(Check(str(c["name"]), c["ok"] is True, str(c["detail"])) for c in data[part])
+                         for part in ("networks", "clusters")))
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"not a health report ({error!r})") from error
+
+    def lines(self) -> list[str]:
+        """One line per network and cluster, for people."""
+        return [f"{kind} {check.name}: {'ok' if check.ok else 'FAILING'}: {check.detail}"
+                for kind, checks in (("network", self.networks), ("cluster", self.clusters))
+                for check in checks]
+
+
+def network_checks(transports: Iterable[Transport]) -> tuple[Check, ...]:
+    """Whether each chat network is connected and logged in right now."""
+    checks = []
+    for transport in transports:
+        if isinstance(transport, ReconnectingTransport):
+            connected = transport.connected
+            checks.append(Check(transport.name, connected,
+                                f"connected to {transport.where}" if connected
+                                else f"not connected to {transport.where} (reconnecting)"))
+    return tuple(checks)
+
+
+async def cluster_checks(clusters: Sequence[Cluster], timeout: float = PROBE_SECONDS) -> tuple[Check, ...]:
+    """Ask every cluster for its info (a cached listing) at once; each answers or says why not."""
+    return tuple(await asyncio.gather(*(_probe(cluster, timeout) for cluster in clusters)))
+
+
+async def _probe(cluster: Cluster, timeout: float) -> Check:
+    try:
+        info = await asyncio.wait_for(asyncio.to_thread(cluster.info), timeout)
+    except TimeoutError:
+        return Check(cluster.name, False, f"no answer within {timeout:g} s")
+    except GntbotError as error:
+        return Check(cluster.name, False, str(error))
+    return Check(cluster.name, True, f"reachable: {info.name}, master {info.master}")
