@@ -9,8 +9,10 @@ from __future__ import annotations
 import getpass
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from bot.configreader import ConfigError, Table
 from bot.core.access import AccessPolicy, room_key
@@ -19,9 +21,19 @@ from bot.ganeti.settings import ClusterSettings, parse_clusters
 from bot.metrics import MetricsSettings, parse_metrics_settings
 from bot.transports.settings import IrcSettings, XmppSettings, parse_irc, parse_xmpp
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_RUNBOOKS = PROJECT_ROOT / "runbooks"
-DEFAULT_INDEX = PROJECT_ROOT / "index"
+T = TypeVar("T")
+PACKAGE = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE.parent  # of a source checkout; an installed gntbot has none
+
+
+def shipped_runbooks() -> Path:
+    """The runbooks that come with gntbot: bot/runbooks in an installed package
+    (setup.py copies them into the wheel), else runbooks/ of the source checkout."""
+    installed = PACKAGE / "runbooks"
+    return installed if installed.is_dir() else PROJECT_ROOT / "runbooks"
+
+
+SHIPPED_RUNBOOKS = shipped_runbooks()
 
 
 def default_state_dir() -> Path:
@@ -45,10 +57,15 @@ class BotSettings:
     state_dir: Path = field(default_factory=default_state_dir)
 
 
+def default_index() -> Path:
+    """The search index lives in the state directory unless ``[knowledge] index`` says otherwise."""
+    return default_state_dir() / "index"
+
+
 @dataclass(frozen=True)
 class KnowledgeSettings:
     runbooks: Path = SHIPPED_RUNBOOKS
-    index: Path = DEFAULT_INDEX
+    index: Path = field(default_factory=default_index)
     base_url: str = ""
     reload_seconds: float = 30.0
 
@@ -71,31 +88,83 @@ class Config:
 
 
 def load_config(path: Path) -> Config:
-    """Read and validate ``path``; `ConfigError` names the file and key at fault."""
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read the configuration: {error.strerror}") from error
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML: {error}") from error
-    root = Table(data, "", path.resolve())
-    bot = _bot(root.table("bot"))
-    irc = tuple(parse_irc(name, table, bot.name) for name, table in root.tables("irc"))
-    xmpp = parse_xmpp(root.table("xmpp"), bot.name) if "xmpp" in data else None
+    """Read and validate ``path``; `ConfigError` names the file and key of every problem."""
+    source = path.resolve()
+    root = Table(_read_toml(path), "", source)
+    problems = root.problems
+
+    def part(parse: Callable[..., T], *args: Any, fallback: T) -> T:
+        """``parse(*args)``; if it raises a `ConfigError`, that is recorded and ``fallback`` used."""
+        with problems.collecting():
+            return parse(*args)
+        return fallback
+
+    bot = part(_bot, root.table("bot"), fallback=BotSettings())
+    irc = tuple(network for name, table in root.tables("irc")
+                if (network := part(parse_irc, name, table, bot.name, fallback=None)) is not None)
+    part(_distinct_realms, root, irc, fallback=None)
+    xmpp = part(parse_xmpp, root.table("xmpp"), bot.name, fallback=None) if "xmpp" in root.keys() else None
+    clusters = tuple(cluster for name, table in root.tables("clusters")
+                     for cluster in part(parse_clusters, [(name, table)], fallback=()))
     config = Config(
         bot=bot,
-        knowledge=_knowledge(root.table("knowledge")),
-        access=_access(root, irc, xmpp),
-        console_user=_console_user(root.table("console")),
-        source=path.resolve(),
-        clusters=parse_clusters(root.tables("clusters")),
+        knowledge=part(_knowledge, root.table("knowledge"), bot.state_dir, fallback=KnowledgeSettings()),
+        access=part(_access, root, irc, xmpp, fallback=AccessPolicy()),
+        console_user=part(_console_user, root.table("console"), fallback=getpass.getuser()),
+        source=source,
+        clusters=clusters,
         irc=irc,
         xmpp=xmpp,
-        metrics=parse_metrics_settings(root.table("metrics")),
+        metrics=part(parse_metrics_settings, root.table("metrics"), fallback=None),
     )
     root.done()
+    problems.check()
     return config
+
+
+def check_runnable(config: Config) -> None:
+    """What ``gntbot run`` needs beyond a valid file: at least one chat network.
+
+    ``check-config`` asks the same, so it refuses exactly what ``run`` refuses."""
+    if not config.irc and config.xmpp is None:
+        where = config.source or "the built-in defaults"
+        raise ConfigError(f"{where}: no chat transport is configured: add [irc.NAME] or [xmpp] sections "
+                          "(see config.example.toml); gntbot run needs one, console, ask and search do not")
+
+
+def check_knowledge_paths(settings: KnowledgeSettings) -> str | None:
+    """Why the runbook folder or the index cannot be used, or None (also for --runbooks/--index)."""
+    if not settings.runbooks.is_dir():
+        return f"runbooks: {settings.runbooks} is not a directory"
+    if settings.index.exists() and not settings.index.is_dir():
+        return f"index: {settings.index} is a file: name a folder for the index (it is created if absent)"
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_bytes().decode("utf-8")
+        return tomllib.loads(text)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the configuration: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        line = error.object[: error.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: line {line}: not UTF-8 text ({error.reason}); "
+                          "save the file as UTF-8") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from error
+
+
+def _distinct_realms(root: Table, irc: tuple[IrcSettings, ...]) -> None:
+    """The same account name on two IRC networks may be two different people."""
+    by_realm: dict[str, list[str]] = {}
+    for network in irc:
+        by_realm.setdefault(network.realm, []).append(network.network)
+    for realm, networks in by_realm.items():
+        if len(networks) > 1:
+            root.report(f"irc.{networks[1]}.realm",
+                        f"[irc.{networks[0]}] and [irc.{networks[1]}] both give principals as "
+                        f'"{realm}:account"; set a distinct realm in each (e.g. realm = "irc-{networks[1]}")')
 
 
 def _bot(table: Table) -> BotSettings:
@@ -115,19 +184,21 @@ def _bot(table: Table) -> BotSettings:
     return settings
 
 
-def _knowledge(table: Table) -> KnowledgeSettings:
+def _knowledge(table: Table, state_dir: Path) -> KnowledgeSettings:
     defaults = KnowledgeSettings()
     settings = KnowledgeSettings(
         runbooks=table.path("runbooks", str(defaults.runbooks)),
-        index=table.path("index", str(defaults.index)),
+        index=table.path("index", str(state_dir / "index")),
         base_url=table.string("base_url", defaults.base_url),
         reload_seconds=table.number("reload_seconds", defaults.reload_seconds, low=0),
     )
     if settings.base_url and not settings.base_url.startswith(("https://", "http://")):
         raise table.error("base_url", f"must start with https:// or http://, not {settings.base_url!r}")
-    if not settings.runbooks.is_dir():
-        raise table.error("runbooks", f"{settings.runbooks} is not a directory")
     table.done()
+    problem = check_knowledge_paths(settings)
+    if problem is not None:
+        key, _, text = problem.partition(": ")
+        raise table.error(key, text)
     return settings
 
 

@@ -4,10 +4,16 @@ Every section of the configuration is read through a `Table`: it refuses
 unknown keys (a typo must not silently fall back to a default), checks types
 and ranges, resolves paths relative to the configuration file, and reads
 secrets only from a file or an environment variable, never from the TOML.
+
+Problems are collected rather than raised one by one: a getter that meets a bad
+value records it in the file's `Problems` and carries on with the default, so
+one ``check-config`` names every mistake in the file. `Problems.check` raises
+them all together at the end.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,39 +26,90 @@ _MISSING: Any = object()
 
 
 class ConfigError(GntbotError):
-    """The configuration is invalid; the message names the file and the key."""
+    """The configuration is invalid; the message names the file and the key (or all of them)."""
+
+    def __init__(self, message: str, where: str = "") -> None:
+        super().__init__(message)
+        self.where = where  # "section.key", for telling one problem from a consequence of it
+
+
+class Problems:
+    """Everything wrong with one configuration file, in the order found."""
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+        self.errors: list[ConfigError] = []
+
+    def add(self, error: ConfigError) -> None:
+        """Record ``error``, unless it is about a key that already has a problem
+        (a placeholder value failing a later check says nothing new)."""
+        if not error.where or error.where not in {known.where for known in self.errors}:
+            self.errors.append(error)
+
+    @contextlib.contextmanager
+    def collecting(self) -> Iterator[None]:
+        """Record a `ConfigError` raised inside, and go on with the next part of the file.
+
+        Any other exception there is a consequence of a problem already recorded
+        (a value left at a placeholder); without one, it is a bug and goes up."""
+        try:
+            yield
+        except ConfigError as error:
+            self.add(error)
+        except Exception:
+            if not self.errors:
+                raise
+
+    def check(self) -> None:
+        """Raise every recorded problem as one `ConfigError`."""
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            lines = [str(error).removeprefix(f"{self.source}: ") for error in self.errors]
+            raise ConfigError(f"{self.source}: {len(lines)} problems:\n" + "\n".join(f"  {line}" for line in lines))
 
 
 class Table:
     """One ``[table]`` of a configuration file."""
 
-    def __init__(self, data: dict[str, Any], name: str, source: Path) -> None:
+    def __init__(self, data: dict[str, Any], name: str, source: Path, problems: Problems | None = None) -> None:
         self._data = data
         self.name = name
         self.source = source
+        self.problems = problems or Problems(source)
         self._read: set[str] = set()
 
     def error(self, key: str, problem: str) -> ConfigError:
         where = f"{self.name}.{key}" if self.name else key
-        return ConfigError(f"{self.source}: {where}: {problem}")
+        return ConfigError(f"{self.source}: {where}: {problem}", where)
+
+    def report(self, key: str, problem: str) -> None:
+        """Record a problem with ``key`` and carry on."""
+        self.problems.add(self.error(key, problem))
 
     def _get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
         self._read.add(key)
         if key not in self._data:
             if default is _MISSING:
-                raise self.error(key, "missing (required)")
+                self.report(key, "missing (required)")
+                return _placeholder(kind)
             return default
         value = self._data[key]
+        problem = None
         if isinstance(value, bool) and kind is not bool and bool not in (kind if isinstance(kind, tuple) else ()):
-            raise self.error(key, f"expected {_kind_name(kind)}, got a boolean")
-        if not isinstance(value, kind):
-            raise self.error(key, f"expected {_kind_name(kind)}, got {type(value).__name__} {value!r}")
-        return value
+            problem = f"expected {_kind_name(kind)}, got a boolean"
+        elif not isinstance(value, kind):
+            problem = f"expected {_kind_name(kind)}, got {type(value).__name__} {value!r}"
+        if problem is None:
+            return value
+        self.report(key, problem)
+        return _placeholder(kind) if default is _MISSING else default
 
     def string(self, key: str, default: Any = _MISSING, *, choices: tuple[str, ...] = ()) -> str:
         value = self._get(key, str, default)
         if choices and value not in choices:
-            raise self.error(key, f"must be one of {', '.join(choices)}, not {value!r}")
+            self.report(key, f"must be one of {', '.join(choices)}, not {value!r}")
+            return choices[0] if default is _MISSING else default
         return value
 
     def optional_string(self, key: str) -> str | None:
@@ -64,19 +121,22 @@ class Table:
     def integer(self, key: str, default: Any = _MISSING, *, low: int | None = None, high: int | None = None) -> int:
         value = self._get(key, int, default)
         if (low is not None and value < low) or (high is not None and value > high):
-            raise self.error(key, f"{value} is out of range [{low}, {high}]")
+            self.report(key, f"{value} is out of range [{low}, {high}]")
+            return (low or 0) if default is _MISSING else default
         return value
 
     def number(self, key: str, default: Any = _MISSING, *, low: float | None = None) -> float:
         value = float(self._get(key, (int, float), default))
         if low is not None and value < low:
-            raise self.error(key, f"{value} must be at least {low}")
+            self.report(key, f"{value} must be at least {low}")
+            return low if default is _MISSING else float(default)
         return value
 
     def strings(self, key: str, default: Any = _MISSING) -> tuple[str, ...]:
         value = self._get(key, list, default)
         if not all(isinstance(item, str) for item in value):
-            raise self.error(key, "expected a list of strings")
+            self.report(key, "expected a list of strings")
+            return () if default is _MISSING else tuple(default)
         return tuple(value)
 
     def path(self, key: str, default: Any = _MISSING) -> Path:
@@ -91,7 +151,7 @@ class Table:
         """An optional path that must name an existing file (a CA, a certificate)."""
         path = self.optional_path(key)
         if path is not None and not path.is_file():
-            raise self.error(key, f"{path} is not a readable file")
+            self.report(key, f"{path} is not a readable file")
         return path
 
     def secret(self, key: str, *, required: bool = True) -> str | None:
@@ -103,20 +163,33 @@ class Table:
         if key in self._data:
             raise self.error(key, f"secrets are not read from the configuration: set {key}_file or {key}_env")
         file_key, env_key = f"{key}_file", f"{key}_env"
+        if file_key in self._data and env_key in self._data:
+            self._read.update((file_key, env_key))
+            raise self.error(file_key, f"set only one of {file_key} and {env_key}")
         if file_key in self._data:
-            path = self.path(file_key)
-            try:
-                return path.read_text().strip()
-            except OSError as error:
-                raise self.error(file_key, f"cannot read {path}: {error.strerror}") from error
+            return self._secret_file(file_key)
         if env_key in self._data:
             variable = self.string(env_key)
             if variable not in os.environ:
                 raise self.error(env_key, f"environment variable {variable} is not set")
+            if not os.environ[variable].strip():
+                raise self.error(env_key, f"environment variable {variable} is empty")
             return os.environ[variable]
         if required:
             raise self.error(key, f"missing: set {file_key} or {env_key}")
         return None
+
+    def _secret_file(self, key: str) -> str:
+        path = self.path(key)
+        try:
+            secret = path.read_bytes().decode("utf-8").strip()
+        except OSError as error:
+            raise self.error(key, f"cannot read {path}: {error.strerror}") from error
+        except UnicodeDecodeError as error:
+            raise self.error(key, f"{path} is not UTF-8 text ({error.reason} at byte {error.start})") from None
+        if not secret:
+            raise self.error(key, f"{path} is empty: put the secret in it")
+        return secret
 
     def keys(self) -> list[str]:
         """Every key of the table, in file order (for tables whose keys are names)."""
@@ -124,15 +197,16 @@ class Table:
 
     def table(self, key: str) -> Table:
         value = self._get(key, dict, {})
-        return Table(value, f"{self.name}.{key}" if self.name else key, self.source)
+        return Table(value, f"{self.name}.{key}" if self.name else key, self.source, self.problems)
 
     def tables(self, key: str) -> Iterator[tuple[str, Table]]:
         """The sub-tables of ``[key.NAME]``, in file order."""
         prefix = f"{self.name}.{key}" if self.name else key
         for name, value in self._get(key, dict, {}).items():
             if not isinstance(value, dict):
-                raise self.error(f"{key}.{name}", "expected a table")
-            yield name, Table(value, f"{prefix}.{name}", self.source)
+                self.report(f"{key}.{name}", "expected a table")
+                continue
+            yield name, Table(value, f"{prefix}.{name}", self.source, self.problems)
 
     def _mark(self, key: str) -> None:
         self._read.add(key)
@@ -140,9 +214,14 @@ class Table:
 
     def done(self) -> None:
         """Refuse keys nobody read: they are typos or options that do not exist."""
-        unknown = sorted(set(self._data) - self._read)
-        if unknown:
-            raise self.error(unknown[0], "unknown key (check the spelling against config.example.toml)")
+        for unknown in sorted(set(self._data) - self._read):
+            self.report(unknown, "unknown key (check the spelling against config.example.toml)")
+
+
+def _placeholder(kind: type | tuple[type, ...]) -> Any:
+    """A value of the right type for a required key that is missing or wrong (already reported)."""
+    first = kind[0] if isinstance(kind, tuple) else kind
+    return first()
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:

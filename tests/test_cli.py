@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
 import subprocess
 import sys
@@ -10,11 +12,21 @@ from pathlib import Path
 
 import pytest
 
-GNTBOT = Path(sys.executable).parent / "gntbot"
+from bot.config import PROJECT_ROOT
+
+SCRATCH = Path("/tmp")
 
 
-def gntbot(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(GNTBOT), *args], input=stdin, capture_output=True, text=True, timeout=60)
+def gntbot(*args: str, stdin: str | None = None, cwd: Path = SCRATCH) -> subprocess.CompletedProcess:
+    """``gntbot ARGS`` from this checkout, run from another directory, with a state
+    directory of its own (the default index goes there)."""
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
+                          timeout=60, cwd=cwd, env=_environment(cwd))
+
+
+def _environment(cwd: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in ("GNTBOT_CONFIG", "STATE_DIRECTORY")}
+    return {**env, "PYTHONPATH": str(PROJECT_ROOT), "XDG_STATE_HOME": str(cwd / "state")}
 
 
 @pytest.fixture
@@ -67,6 +79,70 @@ def test_ask_prints_what_the_channel_would_see_on_the_shipped_runbooks(tmp_path)
     assert lines[-1].endswith("more lines: !more)")
 
 
+def test_ask_on_a_terminal_prints_the_whole_answer_and_lines_cuts_it(tmp_path):
+    """Nobody can type !more to gntbot ask: a terminal gets everything."""
+    def on_a_terminal(*args: str) -> list[str]:
+        main, terminal = pty.openpty()
+        with subprocess.Popen([sys.executable, "-m", "bot", *args], stdout=terminal, stderr=subprocess.PIPE,
+                              cwd=tmp_path, env=_environment(tmp_path)) as process:
+            os.close(terminal)
+            output = b""
+            while chunk := _read(main):
+                output += chunk
+            assert process.wait(60) == 0, process.stderr.read() if process.stderr else ""
+        os.close(main)
+        return output.decode().splitlines()
+
+    whole = on_a_terminal("ask", "how do I rebalance the cluster")
+    assert len(whole) > 5 and not any("!more" in line for line in whole)
+    assert whole[-1].startswith("  ")  # the last command line of the procedure, not a pointer to more
+
+    cut = gntbot("ask", "--lines", "2", "how do I rebalance the cluster", cwd=tmp_path).stdout.splitlines()
+    assert cut[:2] == whole[:2]
+    assert cut[2] == f"({len(whole) - 2} more lines: --lines {len(whole)} shows all)"
+
+
+def _read(descriptor: int) -> bytes:
+    try:
+        return os.read(descriptor, 65536)
+    except OSError:  # EIO: the other side of the terminal closed
+        return b""
+
+
+def test_version_and_exit_codes(tmp_path):
+    version = gntbot("--version")
+    assert (version.returncode, version.stdout.strip()) == (0, "gntbot 0.1.0")
+    empty = gntbot("ask", "")
+    assert empty.returncode == 2 and "is empty" in empty.stderr and empty.stdout == ""
+    for limit in ("0", "-3"):
+        refused = gntbot("search", "--limit", limit, "drbd")
+        assert refused.returncode == 2 and "--limit: must be at least 1" in refused.stderr
+    assert "exit status: 0 done; 1 failed" in gntbot("--help").stdout
+
+
+@pytest.mark.parametrize("command, options", [
+    ("index", ["--runbooks", "--index", "--config"]),
+    ("search", ["--json", "--limit", "--runbooks", "--index"]),
+    ("ask", ["--lines", "--runbooks", "--index", "--config"]),
+    ("console", ["--runbooks", "--index"]),
+    ("check-config", ["--config", "--verbose"]),
+    ("run", ["--config"]),
+    ("status", ["--json", "--config"]),
+])
+def test_each_command_help_lists_its_options(command, options):
+    shown = gntbot(command, "--help")
+    assert shown.returncode == 0
+    assert all(option in shown.stdout for option in options), shown.stdout
+
+
+def test_config_is_accepted_before_and_after_the_command(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text("[bot]\nprefx = '!'\n")
+    for args in (("-c", str(config), "check-config"), ("check-config", "-c", str(config))):
+        checked = gntbot(*args)
+        assert checked.returncode == 2 and "bot.prefx: unknown key" in checked.stderr
+
+
 def test_console_reads_commands_from_a_pipe(tmp_path):
     session = gntbot("console", "--index", str(tmp_path / "index"),
                      stdin="!search drbd split brain\n!help search\nhow do i get to the serial console\n")
@@ -75,6 +151,14 @@ def test_console_reads_commands_from_a_pipe(tmp_path):
     assert "1. How-to › Pager playbook › Split brain recovery" in out
     assert "!search QUERY: list the runbook sections that match QUERY" in out
     assert "Tutorial › Accessing serial console" in out
+
+
+def test_the_default_index_goes_to_the_state_directory_not_the_working_directory(tmp_path):
+    asked = gntbot("ask", "how do I rebalance the cluster", cwd=tmp_path)
+    assert asked.returncode == 0, asked.stderr
+    assert (tmp_path / "state" / "gntbot" / "index").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state"]
+    assert not (PROJECT_ROOT / "bot" / "index").exists()
 
 
 def test_bad_configuration_is_reported_with_file_and_key(tmp_path):
@@ -102,3 +186,19 @@ def test_the_example_configuration_is_valid(tmp_path, monkeypatch):
     checked = gntbot("-c", str(config), "check-config")
     assert checked.returncode == 0, checked.stderr
     assert "OK" in checked.stdout
+
+
+@pytest.mark.parametrize("name, text", [
+    ("not-utf8", b"[bot]\nname = 'caf\xe9'\n"),
+    ("shared-realm", b"[irc.a]\nserver = 'a.example.org'\nlogin = 'none'\n"
+                     b"[irc.b]\nserver = 'b.example.org'\nlogin = 'none'\n"),
+    ("index-is-a-file", b"[knowledge]\nindex = 'config.toml'\n[irc.a]\nserver = 'a.example.org'\nlogin = 'none'\n"),
+    ("no-network", b"[bot]\nname = 'gntbot'\n"),
+], ids=lambda value: value if isinstance(value, str) else "")
+def test_check_config_refuses_exactly_what_run_refuses_without_a_traceback(tmp_path, name, text):
+    config = tmp_path / "config.toml"
+    config.write_bytes(text)
+    checked, ran = gntbot("check-config", "-c", str(config)), gntbot("run", "-c", str(config))
+    assert (checked.returncode, ran.returncode) == (2, 2)
+    assert checked.stderr == ran.stderr and checked.stderr.startswith(f"gntbot: {config}")
+    assert "Traceback" not in checked.stderr + ran.stderr

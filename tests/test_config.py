@@ -81,3 +81,74 @@ def test_secrets_come_from_a_file_or_the_environment(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="GNTBOT_UNSET_VARIABLE is not set"):
         Table({"password_env": "GNTBOT_UNSET_VARIABLE"}, "irc", source).secret("password")
     assert Table({}, "irc", source).secret("password", required=False) is None
+
+
+CLUSTER = """
+[clusters.gnt-fsn]
+url = "https://fsn.example.org:5080"
+read_user = "gntbot-read"
+fingerprint = "sha256:{digest}"
+""".format(digest=":".join(["AB"] * 32))
+
+
+def problem(tmp_path: Path, text: str | bytes) -> str:
+    path = tmp_path / "gntbot.toml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return str(caught.value)
+
+
+def test_a_configuration_that_is_not_utf8_is_a_clear_error(tmp_path):
+    text = problem(tmp_path, b"[bot]\nname = 'gntbot'\n# caf\xe9\n")
+    assert "line 3: not UTF-8 text" in text and "save the file as UTF-8" in text
+
+
+def test_a_secret_file_that_is_not_utf8_or_empty_is_named(tmp_path):
+    (tmp_path / "latin1").write_bytes(b"p\xe4ssword\n")
+    text = problem(tmp_path, CLUSTER + 'read_password_file = "latin1"\n')
+    assert f"clusters.gnt-fsn.read_password_file: {tmp_path / 'latin1'} is not UTF-8 text" in text
+    (tmp_path / "empty").write_text("\n")
+    text = problem(tmp_path, CLUSTER + 'read_password_file = "empty"\n')
+    assert f"clusters.gnt-fsn.read_password_file: {tmp_path / 'empty'} is empty" in text
+
+
+def test_both_a_secret_file_and_variable_say_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("GNTBOT_TEST_PW", "secret")
+    (tmp_path / "pw").write_text("secret\n")
+    text = problem(tmp_path, CLUSTER + 'read_password_file = "pw"\nread_password_env = "GNTBOT_TEST_PW"\n')
+    assert "set only one of read_password_file and read_password_env" in text
+    assert "unknown key" not in text
+
+
+def test_an_index_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "index").write_text("not a folder")
+    text = problem(tmp_path, "[knowledge]\nindex = 'index'\n")
+    assert f"knowledge.index: {tmp_path / 'index'} is a file" in text
+
+
+def test_two_irc_networks_sharing_a_realm_are_refused_when_the_file_is_read(tmp_path):
+    networks = "".join(f"[irc.{name}]\nserver = '{name}.example.org'\nlogin = 'none'\n" for name in ("oftc", "libera"))
+    text = problem(tmp_path, networks)
+    assert 'irc.libera.realm: [irc.oftc] and [irc.libera] both give principals as "irc:account"' in text
+    assert load_config(write(tmp_path, networks + "realm = 'irc-libera'\n")).irc[1].realm == "irc-libera"
+
+
+def test_every_problem_of_a_file_is_reported_at_once(tmp_path):
+    text = problem(tmp_path, """
+[bot]
+page_lines = 0
+prefx = "!"
+[knowledge]
+reload_seconds = "often"
+[irc.oftc]
+server = 6697
+login = "none"
+[clusters.gnt-fsn]
+url = "http://fsn.example.org"
+""")
+    assert "5 problems:" in text.splitlines()[0]
+    for fragment in ("bot.page_lines: 0 is out of range", "bot.prefx: unknown key",
+                     "knowledge.reload_seconds: expected an integer or a number", "irc.oftc.server: expected a string",
+                     "clusters.gnt-fsn.url: must start with https://"):
+        assert fragment in text, text

@@ -13,13 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.app import Application
-from bot.config import Config
-from bot.configreader import ConfigError
+from bot.config import Config, check_runnable
 from bot.health import HealthReport, cluster_checks, network_checks
 from bot.transports.irc import IrcTransport
 from bot.transports.metrics import ChatCollector
@@ -36,18 +34,10 @@ STOP_TIMEOUT = 10.0
 
 def build_transports(config: Config) -> list[ReconnectingTransport]:
     """One transport per ``[irc.NAME]`` table, and one for ``[xmpp]``."""
-    realms = Counter(settings.realm for settings in config.irc)
-    shared = sorted(realm for realm, count in realms.items() if count > 1)
-    if shared:
-        # The same account name on two networks may be two different people.
-        raise ConfigError(f"{config.source}: several [irc.*] networks give principals as "
-                          f"\"{shared[0]}:account\"; set a distinct realm in each (e.g. realm = \"irc-oftc\")")
+    check_runnable(config)
     transports: list[ReconnectingTransport] = [IrcTransport(settings, config.bot.name) for settings in config.irc]
     if config.xmpp is not None:
         transports.append(XmppTransport(config.xmpp, config.bot.name))
-    if not transports:
-        raise ConfigError("no chat transport is configured: add [irc.NAME] or [xmpp] sections "
-                          "(see config.example.toml)")
     return transports
 
 

@@ -1,0 +1,49 @@
+"""Log lines with their level, where a service manager can read it.
+
+Logs go to stderr. Under systemd (``$JOURNAL_STREAM`` set, stderr connected to the
+journal), each line starts with the syslog priority in angle brackets (``<3>`` for
+an error), which journald turns into the entry's priority and strips: ``journalctl
+-p warning -u gntbot`` then shows warnings and worse. The journal has its own
+timestamps, so the line has none. Elsewhere a line reads ``TIME LEVEL logger: text``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+
+
+class JournalFormatter(logging.Formatter):
+    """``<priority>logger: message`` (journald's SyslogLevelPrefix convention)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = _PRIORITY.get(record.levelno, 6)
+        return "\n".join(f"<{priority}>{line}" for line in super().format(record).splitlines())
+
+
+def to_journal() -> bool:
+    """True when stderr is the journal stream systemd set up for this service."""
+    stream = os.environ.get("JOURNAL_STREAM", "")
+    if not stream or ":" not in stream:
+        return False
+    try:
+        info = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return False
+    return stream == f"{info.st_dev}:{info.st_ino}"
+
+
+def configure(level: int | str) -> None:
+    """Log at ``level`` to stderr, in the journal's format where stderr is the journal."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JournalFormatter() if to_journal()
+                         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
