@@ -16,6 +16,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bot.core.clipping import DEFAULT_LIMITS, OutputLimits, clip
+
 log = logging.getLogger(__name__)
 
 Sink = Callable[[str, Sequence[str]], None]
@@ -47,9 +49,10 @@ class Place:
 class Announcer:
     """Routes announcements to the transports attached for each realm."""
 
-    def __init__(self, queued_lines: int = QUEUED_LINES) -> None:
+    def __init__(self, limits: OutputLimits = DEFAULT_LIMITS, queued_lines: int = QUEUED_LINES) -> None:
         self._sinks: dict[str, Sink] = {}
         self._waiting: dict[str, deque[tuple[str, tuple[str, ...]]]] = {}
+        self._limits = limits
         self._queued_lines = queued_lines
 
     def attach(self, realm: str, sink: Sink) -> None:
@@ -68,15 +71,16 @@ class Announcer:
         return realm in self._sinks
 
     def announce(self, place: Place, lines: Sequence[str]) -> None:
-        """Say ``lines`` at ``place`` now, or as soon as its network is back."""
-        if not lines:
+        """Say ``lines`` (clipped as replies are) at ``place`` now, or as soon as its network is back."""
+        clipped = clip(lines, self._limits)
+        if not clipped:
             return
         sink = self._sinks.get(place.realm)
         if sink is not None:
-            sink(place.target, tuple(lines))
+            sink(place.target, clipped)
             return
         waiting = self._waiting.setdefault(place.realm, deque())
-        waiting.append((place.target, tuple(lines)))
+        waiting.append((place.target, clipped))
         while sum(len(queued) for _, queued in waiting) > self._queued_lines and len(waiting) > 1:
             target, dropped = waiting.popleft()
             log.warning("%s is not connected: dropped %d queued line(s) for %s", place.realm, len(dropped), target)

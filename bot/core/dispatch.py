@@ -1,4 +1,4 @@
-"""From a chat line to the reply: parse, check access, run, page."""
+"""From a chat line to the reply: parse, check access, run, clip, page."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.core.access import AccessPolicy
 from bot.core.announce import Announcer
+from bot.core.clipping import DEFAULT_LIMITS, OutputLimits, clip
 from bot.core.message import NO_REPLY, Message, Reply
 from bot.core.paging import Pager
 from bot.core.registry import Command, Invocation, Registry
@@ -25,6 +26,7 @@ class Dispatcher:
     - any other line in a room goes to ``on_chatter`` (None: ignored).
     Errors a user can act on (`GntbotError`) are shown as they are; anything
     else is logged and reported as an internal error, and the bot carries on.
+    Every reply is clipped to ``limits`` (`bot.core.clipping`) before paging.
     """
 
     def __init__(
@@ -36,12 +38,14 @@ class Dispatcher:
         prefix: str = "!",
         on_question: QuestionHandler | None = None,
         on_chatter: QuestionHandler | None = None,
+        limits: OutputLimits = DEFAULT_LIMITS,
     ) -> None:
         self.registry = registry
         self.policy = policy
         self.pager = pager
         self.prefix = prefix
-        self.announcer = Announcer()  # what the bot says on its own; transports attach to it
+        self.limits = limits
+        self.announcer = Announcer(limits)  # what the bot says on its own; transports attach to it
         self._on_question = on_question
         self._on_chatter = on_chatter
 
@@ -50,7 +54,17 @@ class Dispatcher:
         ``!more``) unless ``page`` is False: a transport that sends long
         answers privately wants them whole."""
         reply = await self._reply(message)
+        reply = Reply(clip(reply.lines, self.limits), reply.private, reply.paged)
         return self._page(message, reply) if page else reply
+
+    def forget(self, transport: str, address: str) -> None:
+        """``address`` went away on ``transport`` (a nick change, a quit): drop
+        what was kept for it, so whoever comes next under that name gets none of it."""
+        self.pager.forget((transport, address))
+
+    def forget_transport(self, transport: str) -> None:
+        """``transport`` lost its connection: every address it knew is stale."""
+        self.pager.forget_transport(transport)
 
     async def _reply(self, message: Message) -> Reply:
         text = message.text.strip()
@@ -91,7 +105,8 @@ class Dispatcher:
     def _page(self, message: Message, reply: Reply) -> Reply:
         if reply.paged or not reply.lines:  # silence must not drop someone's pending pages
             return reply
-        lines = self.pager.first_page(message.conversation, reply.lines, f"{self.prefix}more")
+        lines = self.pager.first_page(message.conversation, reply.lines, f"{self.prefix}more",
+                                      message.sender.origin)
         return Reply(tuple(lines), reply.private)
 
     def next_page(self, message: Message) -> Reply:

@@ -15,12 +15,17 @@ class Identity:
     ``account`` is set only when the transport verified it: a services account on
     IRC, the real bare JID on XMPP, the local user on the console. Anything
     privileged is decided on ``account``, never on ``name``.
+    ``address`` is where the line came from as the network names it: the full
+    ``nick!user@host`` on IRC, the full JID on XMPP (normalised by the
+    transport). It proves nothing either, but it changes when the nick changes
+    hands, which is what per-person state of the unverified is keyed on.
     """
 
     transport: str
     name: str
     account: str | None = None
     unverified_reason: str = "your identity could not be verified"
+    address: str = ""
 
     @property
     def verified(self) -> bool:
@@ -31,6 +36,17 @@ class Identity:
     def principal(self) -> str | None:
         """``transport:account``, normalised as access lists compare it; None if unverified."""
         return normalise_principal(f"{self.transport}:{self.account}") if self.verified else None
+
+    @property
+    def origin(self) -> tuple[str, str]:
+        """``(transport, address)``: the connection that sent the line; state kept
+        for it is dropped when the transport says that address went away."""
+        return self.transport, self.address or self.name
+
+    @property
+    def key(self) -> str:
+        """Who this is, for per-person state: the verified principal, else the address."""
+        return self.principal or f"{self.transport}:{self.address or self.name}"
 
     def __str__(self) -> str:
         if not self.verified:
@@ -61,9 +77,9 @@ class Message:
 
     @property
     def conversation(self) -> tuple[str, str, str]:
-        """Where this line was said and by whom: the key of per-person state
-        such as pending ``!more`` pages."""
-        return (self.sender.transport, self.room or "", self.sender.name)
+        """Where this line was said and by whom (`Identity.key`, never the bare
+        nick): the key of per-person state such as pending ``!more`` pages."""
+        return (self.sender.transport, self.room or "", self.sender.key)
 
 
 @dataclass(frozen=True)

@@ -133,16 +133,6 @@ def test_a_command_name_cannot_be_registered_twice():
         registry.command("y", summary="y", aliases=("x",))(_echo_question)
 
 
-def test_pager_forgets_stale_pages_and_bounds_memory():
-    now = [0.0]
-    pager = Pager(page_lines=1, ttl=60, max_conversations=2, clock=lambda: now[0])
-    for who in ("a", "b", "c"):
-        pager.first_page(("irc", "#ops", who), ["1", "2"], "!more")
-    assert pager.next_page(("irc", "#ops", "a"), "!more") is None  # evicted, least recently used
-    now[0] = 120
-    assert pager.next_page(("irc", "#ops", "c"), "!more") is None  # expired
-
-
 def test_a_pasted_error_is_offered_its_runbook_section_and_other_chatter_is_not(tmp_path):
     knowledge = KnowledgeBase(SHIPPED_RUNBOOKS, tmp_path / "index")
     dispatcher = Application(Config.default(), knowledge).dispatcher
