@@ -3,6 +3,8 @@
 Reads line by line, so it works from a terminal and from a pipe
 (``printf '!search drbd\n' | gntbot console``). The local user is trusted as
 verified: whoever runs the console already has a shell on the bot's machine.
+The runbooks are not trusted: what they say reaches the terminal without
+control characters or escape sequences.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from bot.core.dispatch import Dispatcher
 from bot.core.message import Identity, Message
 from bot.core.people import CONSOLE
 from bot.transports.base import Transport
+from bot.transports.text import inbound, no_controls
 
 
 class ConsoleTransport(Transport):
@@ -43,7 +46,7 @@ class ConsoleTransport(Transport):
             line = await loop.run_in_executor(None, self.stdin.readline)
             if not line:  # end of input
                 break
-            message = Message(line.rstrip("\n"), self.identity, room=None, addressed=True)
+            message = Message(inbound(line), self.identity, room=None, addressed=True)
             reply = await dispatcher.handle(message)
             for text in reply.lines:
                 self._write(text)
@@ -57,5 +60,5 @@ class ConsoleTransport(Transport):
             self._write(text)
 
     def _write(self, text: str, end: str = "\n") -> None:
-        self.stdout.write(text + end)
+        self.stdout.write(no_controls(text) + end)
         self.stdout.flush()

@@ -33,7 +33,6 @@ _GANETI_ERROR = re.compile(
     r"|\bJob \d+ (?:has )?failed"
     r"|Unhandled Ganeti error"
 )
-_UNSAFE = re.compile(r"[\x00\x01\r]")
 
 
 def looks_like_ganeti_error(text: str) -> bool:
@@ -73,17 +72,6 @@ def read_line(
     return None
 
 
-def chat_lines(lines: Iterable[str]) -> list[str]:
-    """Reply lines made safe to send: one chat line per text line, no NUL,
-    CTCP marker or carriage return, no empty lines."""
-    out = []
-    for line in lines:
-        for piece in _UNSAFE.sub("", line).split("\n"):
-            if piece.strip():
-                out.append(piece.rstrip())
-    return out
-
-
 @dataclass(frozen=True)
 class Outgoing:
     """Lines for the room the message came from, or for its sender alone."""
@@ -102,16 +90,16 @@ async def respond(dispatcher: Dispatcher, message: Message, long_output: str) ->
     """
     whole = long_output == "private" and not message.private
     reply = await dispatcher.handle(message, page=not whole)
-    lines = chat_lines(reply.lines)
+    lines = reply.lines  # split and clipped by the core; each transport cleans characters
     if not lines:
         return []
     if message.private or reply.private:
-        return [Outgoing(True, tuple(lines))]
+        return [Outgoing(True, lines)]
     name = message.sender.name
     if whole and len(lines) > dispatcher.pager.page_lines:
         return [
             Outgoing(False, (f"{name}: {lines[0]} (the whole answer, {len(lines)} lines, is in a private message)",)),
-            Outgoing(True, tuple(lines)),
+            Outgoing(True, lines),
         ]
     return [Outgoing(False, (f"{name}: {lines[0]}", *lines[1:]))]
 

@@ -1,8 +1,11 @@
 """Flood control, both ways, and cutting text to a protocol's line limit.
 
 Out: a token bucket paces the bot's lines so a server never disconnects it
-for flooding. In: each person gets a small budget of lines the bot acts on;
-past it the bot says so once and then stays quiet until the budget refills.
+for flooding. In: each person gets a budget of traffic: every line of theirs
+the bot acts on costs one, and so does every line (IRC) or message (XMPP) the
+bot sends in answer, so asking for long output uses it up sooner. Past it the
+bot says so once and then stays quiet until the budget refills. Budgets are
+keyed on who people are (an account, else a host), not on a nick one can change.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 
 class TokenBucket:
@@ -38,15 +43,15 @@ class TokenBucket:
             return True
         return False
 
+    def spend(self, tokens: float) -> None:
+        """Take ``tokens`` whether they are there or not: a debt, down to ``-capacity``."""
+        self._refill()
+        self._tokens = max(-self.capacity, self._tokens - tokens)
+
     def wait_time(self) -> float:
         """Seconds until a token is there (0 if one is)."""
         self._refill()
         return max(0.0, (1 - self._tokens) / self.rate)
-
-    @property
-    def full(self) -> bool:
-        self._refill()
-        return self._tokens >= self.capacity
 
     async def take(self) -> None:
         """Wait for a token and take it."""
@@ -60,38 +65,71 @@ class Admission(enum.Enum):
     DROP = "drop"  # refused, the sender already knows
 
 
-class InboundLimiter:
-    """A token bucket per sender; the first refusal of a run is a WARN."""
+@dataclass
+class _Budget:
+    bucket: TokenBucket
+    touched: float
+    warned: bool = False
 
-    def __init__(self, burst: int, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+
+class InboundLimiter:
+    """A token bucket per sender key; the first refusal of a run is a WARN.
+
+    Memory is bounded and each call costs O(1): buckets are kept least
+    recently used first, and one untouched for as long as it takes to refill
+    from the deepest debt holds no information and is dropped; past
+    ``max_senders`` the oldest goes anyway.
+    """
+
+    def __init__(self, burst: int, rate: float, clock: Callable[[], float] = time.monotonic,
+                 max_senders: int = 10_000) -> None:
         self.burst = burst
         self.rate = rate
         self._clock = clock
-        self._buckets: dict[str, TokenBucket] = {}
-        self._warned: set[str] = set()
+        self._max = max_senders
+        self._idle = 2 * burst / rate  # from -burst back to full
+        self._budgets: OrderedDict[str, _Budget] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._budgets)
 
     def admit(self, sender: str) -> Admission:
-        bucket = self._buckets.get(sender)
-        if bucket is None:
-            self._forget_idle()
-            bucket = self._buckets[sender] = TokenBucket(self.burst, self.rate, self._clock)
-        if bucket.try_take():
-            self._warned.discard(sender)
+        budget = self._touch(sender)
+        if budget.bucket.try_take():
+            budget.warned = False
             return Admission.ACCEPT
-        if sender in self._warned:
+        if budget.warned:
             return Admission.DROP
-        self._warned.add(sender)
+        budget.warned = True
         return Admission.WARN
+
+    def charge(self, sender: str, cost: int) -> None:
+        """``sender`` made the bot send ``cost`` lines (or messages)."""
+        if cost > 0:
+            self._touch(sender).bucket.spend(cost)
 
     def retry_after(self, sender: str) -> float:
         """Seconds until ``sender`` may send one more line."""
-        bucket = self._buckets.get(sender)
-        return bucket.wait_time() if bucket else 0.0
+        budget = self._budgets.get(sender)
+        return budget.bucket.wait_time() if budget else 0.0
 
-    def _forget_idle(self) -> None:
-        """Drop the buckets that have refilled: they hold no information."""
-        for sender in [s for s, b in self._buckets.items() if b.full and s not in self._warned]:
-            del self._buckets[sender]
+    def _touch(self, sender: str) -> _Budget:
+        now = self._clock()
+        self._expire(now)
+        budget = self._budgets.get(sender)
+        if budget is None:
+            budget = self._budgets[sender] = _Budget(TokenBucket(self.burst, self.rate, self._clock), now)
+        else:
+            self._budgets.move_to_end(sender)
+            budget.touched = now
+        return budget
+
+    def _expire(self, now: float) -> None:
+        while self._budgets:
+            oldest = next(iter(self._budgets.values()))
+            if now - oldest.touched < self._idle and len(self._budgets) < self._max:
+                return
+            self._budgets.popitem(last=False)
 
 
 def utf8_cut(text: str, limit: int) -> tuple[str, str]:

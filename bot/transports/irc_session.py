@@ -2,8 +2,8 @@
 
 The ``irc`` library (its asyncio flavour) parses the server's lines into
 events; `IrcSession` keeps the state of the connection (nick, channels,
-accounts) and turns channel and private lines into `Message`s for the
-dispatcher. Reconnecting is not its business: `run` returns or raises when
+accounts) and hands chat lines to `IrcLines`, which turns them into
+`Message`s for the dispatcher. Reconnecting is not its business: `run` returns or raises when
 the connection is over, and `IrcTransport` decides what comes next.
 """
 
@@ -22,12 +22,11 @@ from irc.connection import AioFactory
 from jaraco.stream.buffer import LenientDecodingLineBuffer
 
 from bot.core.dispatch import Dispatcher
-from bot.core.message import Message
-from bot.transports.conversation import Lanes, chat_lines, read_line, respond
-from bot.transports.flood import Admission, InboundLimiter, TokenBucket
+from bot.transports.flood import InboundLimiter, TokenBucket
 from bot.transports.irc_auth import CapNegotiation, nickserv_login
 from bot.transports.irc_channels import ChannelKeeper
 from bot.transports.irc_identity import AccountTracker, fold
+from bot.transports.irc_lines import IrcLines
 from bot.transports.irc_outbox import Outbox
 from bot.transports.metrics import ChatStats
 from bot.transports.session import BackgroundTasks, ConnectionClosed, Session
@@ -40,6 +39,8 @@ _NICK_TAKEN = {"nicknameinuse", "erroneusnickname", "nickcollision", "unavailres
 # 477 ("nochanmodes" to the library) is "you need a registered nick" on most networks.
 _JOIN_REFUSED = {"channelisfull", "inviteonlychan", "bannedfromchan", "badchannelkey", "nochanmodes"}
 LOGIN_TIMEOUT = 15.0
+# How much may wait in the outbox, in seconds of sending at the configured rate.
+TARGET_QUEUE_SECONDS, TOTAL_QUEUE_SECONDS = 30, 120
 
 
 def tls_context(settings: IrcSettings) -> ssl.SSLContext:
@@ -64,7 +65,6 @@ class IrcSession(Session):
         self.chat = settings.chat
         self.dispatcher = dispatcher
         self.bot_name = bot_name
-        self.limiter = limiter
         self.stats = stats or ChatStats()
         self.reactor = AioReactor(loop=loop)
         self.conn: AioConnection = self.reactor.server()
@@ -73,8 +73,10 @@ class IrcSession(Session):
         self.cap = CapNegotiation(settings, self._write, self._write_secret)
         self.tracker = AccountTracker(self._whois, realm=settings.realm)
         flood = self.chat.flood
-        self.outbox = Outbox(self._write_paced, TokenBucket(flood.burst, flood.rate), self.chat.nick, settings.username)
-        self.lanes = Lanes()
+        target_lines = max(10, int(TARGET_QUEUE_SECONDS * flood.rate))
+        self.outbox = Outbox(self._write_paced, TokenBucket(flood.burst, flood.rate), self.chat.nick,
+                             settings.username, target_lines=target_lines,
+                             total_lines=max(target_lines, int(TOTAL_QUEUE_SECONDS * flood.rate)))
         self.nick = self.chat.nick
         self.established = False
         self.logged_in = False
@@ -86,13 +88,14 @@ class IrcSession(Session):
         self._nick_tries = 0
         self._tasks = BackgroundTasks()
         self.channels = ChannelKeeper(settings, self.outbox.control, self._write_secret, self._tasks.spawn)
+        self.lines = IrcLines(self, limiter)
         self._handlers: dict[str, Callable[[Event], None]] = {
             "disconnect": self._on_disconnect, "error": self._on_error, "welcome": self._on_welcome,
             "featurelist": self._on_featurelist, "loggedin": self._on_loggedin, "nick": self._on_nick,
             "quit": self._on_quit, "join": self._on_join, "part": self._on_part, "kick": self._on_kick,
             "account": self._on_account, "namreply": self._on_namreply, "whoisaccount": self._on_whoisaccount,
             "307": self._on_whoisregnick, "endofwhois": self._on_endofwhois, "nosuchnick": self._on_nosuchnick,
-            "pubmsg": self._on_pubmsg, "privmsg": self._on_privmsg,
+            "pubmsg": self.lines.on_line, "privmsg": self.lines.on_line,
             **{kind: self._nick_taken for kind in _NICK_TAKEN},
             **{kind: self._join_refused for kind in _JOIN_REFUSED},
         }
@@ -158,8 +161,9 @@ class IrcSession(Session):
     async def close(self) -> None:
         """Release everything, whatever state the connection is in."""
         self.dispatcher.announcer.detach(self.settings.realm, self._announce)
+        self.dispatcher.forget_transport(self.settings.realm)  # nicks mean nothing after a reconnect
         await self._tasks.cancel_all()
-        await self.lanes.close()
+        await self.lines.close()
         self.tracker.reset()
         await self.quit("")  # if the server still listens (e.g. after a refused login)
         transport = getattr(self.conn, "transport", None)
@@ -221,7 +225,7 @@ class IrcSession(Session):
         if is_channel(target) and self.chat.room(target) is None:
             log.warning("%s: not announcing to %s: not one of the configured channels", self.settings.network, target)
             return
-        self.outbox.privmsg(target, chat_lines(lines))
+        self.outbox.privmsg(target, lines)
 
     def _whois(self, nick: str) -> None:
         self.outbox.control(f"WHOIS {nick}")
@@ -234,9 +238,12 @@ class IrcSession(Session):
 
     # Input.
 
-    def _same(self, a: str, b: str) -> bool:
-        casemapping = getattr(self.conn.features, "casemapping", "rfc1459")
-        return fold(a, casemapping) == fold(b, casemapping)
+    def same(self, a: str, b: str) -> bool:
+        """Whether two nicks or channels are one, as this server compares them."""
+        return self.fold(a) == self.fold(b)
+
+    def fold(self, name: str) -> str:
+        return fold(name, getattr(self.conn.features, "casemapping", "rfc1459"))
 
     def _on_event(self, connection: AioConnection, event: Event) -> None:
         kind = event.type
@@ -295,23 +302,29 @@ class IrcSession(Session):
 
     def _reclaim_nick(self, freed: str) -> None:
         """Someone left the configured nick: take it back."""
-        if self.established and self._same(freed, self.chat.nick) and not self._same(self.nick, self.chat.nick):
+        if self.established and self.same(freed, self.chat.nick) and not self.same(self.nick, self.chat.nick):
             self._write(f"NICK {self.chat.nick}")
 
     def _on_nick(self, event: Event) -> None:
         old, new = event.source.nick, event.target
-        if self._same(old, self.nick):
+        if self.same(old, self.nick):
             self._renamed(new)
         self.tracker.renamed(old, new)
+        self._gone(event.source)
         self._reclaim_nick(old)
 
     def _on_quit(self, event: Event) -> None:
         self.tracker.quit(event.source.nick)
+        self._gone(event.source)
         self._reclaim_nick(event.source.nick)
+
+    def _gone(self, source: NickMask) -> None:
+        """``source`` changed nick, quit or left: what was kept for it is not for the next holder."""
+        self.dispatcher.forget(self.settings.realm, self.fold(str(source)))
 
     def _on_join(self, event: Event) -> None:
         channel, nick = event.target, event.source.nick
-        if self._same(nick, self.nick):
+        if self.same(nick, self.nick):
             self.outbox.source = str(event.source)  # our real nick!user@host, for the line limit
             self.channels.joined(channel)
             return
@@ -320,6 +333,7 @@ class IrcSession(Session):
 
     def _on_part(self, event: Event) -> None:
         self._left(event.target, event.source.nick)
+        self._gone(event.source)
 
     def _on_kick(self, event: Event) -> None:
         channel, nick = event.target, event.arguments[0]
@@ -329,7 +343,7 @@ class IrcSession(Session):
 
     def _left(self, channel: str, nick: str) -> bool:
         """Someone left ``channel``; True if it was the bot."""
-        if self._same(nick, self.nick):
+        if self.same(nick, self.nick):
             self.tracker.left(channel)
             return True
         self.tracker.parted(channel, nick)
@@ -351,47 +365,6 @@ class IrcSession(Session):
         self.tracker.whois_end(event.arguments[0])
 
     def _on_nosuchnick(self, event: Event) -> None:
-        if self._same(event.arguments[0], self.settings.nickserv):
+        if self.same(event.arguments[0], self.settings.nickserv):
             self.nickserv_missing = True
         self.tracker.whois_end(event.arguments[0])
-
-    def _on_pubmsg(self, event: Event) -> None:
-        self._on_line(event, event.target)
-
-    def _on_privmsg(self, event: Event) -> None:
-        self._on_line(event, None)
-
-    def _on_line(self, event: Event, channel: str | None) -> None:
-        source: NickMask = event.source
-        nick = source.nick
-        if not self.established or self._same(nick, self.nick) or any(self._same(nick, i) for i in self.chat.ignore):
-            return
-        room = self.chat.room(channel) if channel else None
-        if channel and (room is None or not is_channel(channel)):
-            return  # a channel the bot was made to join: not one it serves
-        parsed = read_line(event.arguments[0], names=(self.bot_name, self.nick),
-                           prefix=self.dispatcher.prefix, private=channel is None,
-                           recognise_errors=room is not None and room.recognise_errors)
-        if parsed is None:
-            return
-        admission = self.limiter.admit(str(source))
-        if admission is Admission.WARN:
-            wait = int(self.limiter.retry_after(str(source))) + 1
-            self.outbox.notice(nick, f"you are sending faster than I can answer: "
-                                     f"I am ignoring your lines for about {wait} s.")
-        if admission is not Admission.ACCEPT:
-            return
-        self.stats.received += 1
-        text, addressed = parsed
-        tags = list(event.tags or [])
-        epoch = self.tracker.epoch(nick)  # who "nick" is as the line arrives, not when it is answered
-        lane = (channel and channel.lower(), fold(nick))
-        self.lanes.submit(lane, lambda: self._answer(nick, tags, epoch, text, channel, addressed))
-
-    async def _answer(self, nick: str, tags: list, epoch: int, text: str, channel: str | None,
-                      addressed: bool) -> None:
-        identity = await self.tracker.identify(nick, tags, epoch)
-        message = Message(text, identity, channel, addressed)
-        for outgoing in await respond(self.dispatcher, message, self.chat.long_output):
-            self.outbox.privmsg(nick if outgoing.private or channel is None else channel, outgoing.lines)
-

@@ -10,8 +10,11 @@ Secrets are kept out of every ``repr``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import slixmpp
 
 from bot.configreader import Table
 from bot.core.people import RESERVED_REALMS
@@ -21,18 +24,18 @@ IRC_LOGINS = ("auto", "sasl", "nickserv", "none")
 SASL_MECHANISMS = ("PLAIN", "EXTERNAL")
 _CHANNEL = re.compile(r"^[#&+!][^\s,\x07]{1,199}$")
 _NICK = re.compile(r"^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}$")
-_BARE_JID = re.compile(r"^[^@/\s]+@[^@/\s]+$")
 
 
 @dataclass(frozen=True)
 class FloodSettings:
     """Outgoing pace (``burst`` lines at once, then ``rate`` per second) and the
-    per-person budget of incoming lines the bot acts on."""
+    per-person budget: every line of theirs the bot acts on costs one, and so
+    does every line (IRC) or message (XMPP) it sends in answer."""
 
     burst: int = 4
     rate: float = 1.0
-    user_burst: int = 5
-    user_rate: float = 0.2
+    user_burst: int = 20
+    user_rate: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -99,21 +102,45 @@ class XmppSettings:
     ca_file: Path | None = None
 
 
-def _rooms(table: Table, listed: tuple[str, ...], sub: str, secret: str, valid: re.Pattern[str],
-           what: str) -> tuple[RoomSettings, ...]:
+def bare_jid(text: str) -> str:
+    """``text`` as the bare JID ``user@domain`` in the form servers send it
+    (``Ops@Conference.Example.org`` is ``ops@conference.example.org``), or ValueError."""
+    try:
+        jid = slixmpp.JID(text.strip())
+    except ValueError as error:
+        raise ValueError(f"{text!r} is not a JID: {error}") from None
+    if not jid.node or jid.resource:
+        raise ValueError(f"{text!r} is not a bare JID (user@domain)")
+    return jid.bare
+
+
+def _channel_name(text: str) -> str:
+    if not _CHANNEL.match(text):
+        raise ValueError(f"{text!r} is not a valid IRC channel name")
+    return text
+
+
+def _rooms(table: Table, listed: tuple[str, ...], sub: str, secret: str,
+           canonical: Callable[[str], str]) -> tuple[RoomSettings, ...]:
     """Rooms from the ``rooms``/``channels`` list plus ``[...SUB."NAME"]`` tables,
-    whose ``SECRET_file``/``SECRET_env`` is the channel key or room password."""
-    rooms: dict[str, RoomSettings] = {name: RoomSettings(name) for name in listed}
-    for name, room in table.tables(sub):
+    whose ``SECRET_file``/``SECRET_env`` is the channel key or room password.
+    Names are checked, and written the way the network writes them, by ``canonical``."""
+
+    def name_of(text: str) -> str:
+        try:
+            return canonical(text)
+        except ValueError as error:
+            raise table.error(sub, str(error)) from None
+
+    rooms: dict[str, RoomSettings] = {name_of(text): RoomSettings(name_of(text)) for text in listed}
+    for text, room in table.tables(sub):
+        name = name_of(text)
         rooms[name] = RoomSettings(
             name,
             key=room.secret(secret, required=False),
             recognise_errors=room.boolean("recognise_errors", False),
         )
         room.done()
-    for name in rooms:
-        if not valid.match(name):
-            raise table.error(sub, f"{name!r} is not a valid {what}")
     return tuple(rooms.values())
 
 
@@ -144,7 +171,7 @@ def _chat(table: Table, default_nick: str, rooms: tuple[RoomSettings, ...], defa
 def parse_irc(network: str, table: Table, default_nick: str) -> IrcSettings:
     """One ``[irc.NETWORK]`` table."""
     tls = table.boolean("tls", True)
-    channels = _rooms(table, table.strings("channels", ()), "channel", "key", _CHANNEL, "IRC channel name")
+    channels = _rooms(table, table.strings("channels", ()), "channel", "key", _channel_name)
     chat = _chat(table, default_nick, channels, FloodSettings())
     if not _NICK.match(chat.nick):
         raise table.error("nick", f"{chat.nick!r} is not a valid IRC nick")
@@ -194,12 +221,14 @@ def parse_irc(network: str, table: Table, default_nick: str) -> IrcSettings:
 
 def parse_xmpp(table: Table, default_nick: str) -> XmppSettings:
     """The ``[xmpp]`` table."""
-    rooms = _rooms(table, table.strings("rooms", ()), "room", "password", _BARE_JID,
-                   "room address (name@service)")
+    rooms = _rooms(table, table.strings("rooms", ()), "room", "password", bare_jid)
     chat = _chat(table, default_nick, rooms, FloodSettings(burst=10, rate=5.0))
-    jid = table.string("jid")
-    if not _BARE_JID.match(jid.split("/", 1)[0]):
-        raise table.error("jid", f"{jid!r} is not a JID (user@domain)")
+    given = table.string("jid")
+    bare, slash, resource = given.partition("/")
+    try:
+        jid = bare_jid(bare) + slash + resource
+    except ValueError as error:
+        raise table.error("jid", str(error)) from None
     tls = table.boolean("tls", True)
     settings = XmppSettings(
         jid=jid,

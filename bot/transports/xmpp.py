@@ -16,6 +16,7 @@ import logging
 import re
 import ssl
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import slixmpp
@@ -24,7 +25,7 @@ from slixmpp.exceptions import IqError, IqTimeout, PresenceError
 from bot.core.dispatch import Dispatcher
 from bot.core.message import Identity, Message
 from bot.core.people import XMPP
-from bot.transports.conversation import Lanes, chat_lines, read_line, respond
+from bot.transports.conversation import Lanes, read_line, respond
 from bot.transports.flood import Admission, InboundLimiter, TokenBucket
 from bot.transports.metrics import ChatStats
 from bot.transports.reconnect import ExponentialBackoff, ReconnectStrategy, Rejoins
@@ -36,6 +37,7 @@ from bot.transports.session import (
     Session,
 )
 from bot.transports.settings import RoomSettings, XmppSettings
+from bot.transports.text import inbound, xml_safe
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +129,7 @@ class XmppSession(Session):
             "groupchat_message": self._on_groupchat,
             "message": self._on_direct,
             "groupchat_presence": self._on_room_presence,
+            "presence_unavailable": self._on_unavailable,
         }
         for event, handler in self._handlers.items():
             client.add_event_handler(event, handler)
@@ -178,6 +181,7 @@ class XmppSession(Session):
 
     async def close(self) -> None:
         self.dispatcher.announcer.detach(XMPP, self._announce)
+        self.dispatcher.forget_transport(XMPP)  # room nicks mean nothing after a reconnect
         await self._tasks.cancel_all()
         await self.lanes.close()
         self.client.cancel_connection_attempt()
@@ -256,6 +260,11 @@ class XmppSession(Session):
         if room is not None:
             self._rejoin_later(room, f"{why} from {room_name}")
 
+    def _on_unavailable(self, presence: slixmpp.Presence) -> None:
+        """Someone left a room, changed their room nick, or went offline: what was
+        kept for that address is not for whoever uses it next."""
+        self.dispatcher.forget(XMPP, str(presence["from"]))
+
     # Messages.
 
     def _on_groupchat(self, stanza: slixmpp.Message) -> None:
@@ -295,26 +304,27 @@ class XmppSession(Session):
         ignored = {name.lower() for name in self.chat.ignore}
         if identity.name.lower() in ignored or (identity.account or "").lower() in ignored:
             return
-        parsed = read_line(stanza["body"], names=names, prefix=self.dispatcher.prefix, private=private,
+        parsed = read_line(inbound(stanza["body"]), names=names, prefix=self.dispatcher.prefix, private=private,
                            recognise_errors=room is not None and room.recognise_errors)
         if parsed is None:
             return
-        who = identity.account or str(stanza["from"])
+        who = identity.account or str(stanza["from"])  # the real JID, else the room occupant
         admission = self.limiter.admit(who)
         if admission is Admission.WARN:
             wait = int(self.limiter.retry_after(who)) + 1
-            self._send(stanza["from"], "chat", [f"you are sending faster than I can answer: "
-                                                f"I am ignoring your lines for about {wait} s."])
+            self._send(stanza["from"], "chat", [(f"you are sending faster than I can answer: "
+                                                 f"I am ignoring your lines for about {wait} s.")])
         if admission is not Admission.ACCEPT:
             return
         self.stats.received += 1
         text, addressed = parsed
-        message = Message(text, identity, room_name, addressed)
-        self.lanes.submit((room_name, str(stanza["from"])), lambda: self._answer(message, stanza["from"]))
+        message = Message(text, replace(identity, address=str(stanza["from"])), room_name, addressed)
+        self.lanes.submit((room_name, str(stanza["from"])), lambda: self._answer(message, stanza["from"], who))
 
-    async def _answer(self, message: Message, sender: slixmpp.JID) -> None:
+    async def _answer(self, message: Message, sender: slixmpp.JID, budget: str) -> None:
         for outgoing in await respond(self.dispatcher, message, self.chat.long_output):
             await self.bucket.take()
+            self.limiter.charge(budget, 1)  # one message, however many lines
             if not outgoing.private:
                 self._send(slixmpp.JID(message.room), "groupchat", outgoing.lines)
             elif message.room is not None and message.sender.account:
@@ -324,16 +334,22 @@ class XmppSession(Session):
 
     def _announce(self, target: str, lines: Sequence[str]) -> None:
         """Lines the bot says on its own: to a configured room, or to a person's JID."""
-        self._tasks.spawn(self._say_on_our_own(target, chat_lines(lines)))
+        try:
+            target = str(slixmpp.JID(target))  # as the server writes it, and as rooms are kept
+        except ValueError as error:
+            log.warning("xmpp: not announcing to %r: %s", target, error)
+            return
+        self._tasks.spawn(self._say_on_our_own(target, lines))
 
-    async def _say_on_our_own(self, target: str, lines: list[str]) -> None:
+    async def _say_on_our_own(self, target: str, lines: Sequence[str]) -> None:
         in_room = self.chat.room(target) is not None
         while in_room and target not in self.live:  # not joined yet (or joining again)
             await asyncio.sleep(0.5)
         await self.bucket.take()
         self._send(slixmpp.JID(target), "groupchat" if in_room else "chat", lines)
 
-    def _send(self, to: slixmpp.JID, kind: str, lines: tuple[str, ...] | list[str]) -> None:
-        if self.client.is_connected():
+    def _send(self, to: slixmpp.JID, kind: str, lines: Sequence[str]) -> None:
+        body = "\n".join(text for text in map(xml_safe, lines) if text.strip())
+        if body and self.client.is_connected():
             self.stats.sent += 1
-            self.client.send_message(mto=to, mbody="\n".join(lines), mtype=kind)
+            self.client.send_message(mto=to, mbody=body, mtype=kind)

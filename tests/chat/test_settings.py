@@ -62,10 +62,14 @@ key_env = "GNTBOT_TEST_UNSET_VARIABLE"
     ('server = "irc.example.org"\nsasl_mechanism = "EXTERNAL"\npassword_file = "irc.pass"', "EXTERNAL needs client_cert"),
 ])
 def test_irc_mistakes_are_refused_with_the_key_named(tmp_path: Path, table: str, complaint: str) -> None:
-    path = config(tmp_path, f"[irc.x]\n{table}\n")
+    assert complaint in refusal(tmp_path, f"[irc.x]\n{table}\n")
+
+
+def refusal(tmp_path: Path, text: str) -> str:
+    """The error loading ``text`` gives; it names the file."""
     with pytest.raises(ConfigError, match=r"config\.toml: ") as error:
-        load_config(path)
-    assert complaint in str(error.value)
+        load_config(config(tmp_path, text))
+    return str(error.value)
 
 
 def test_plaintext_irc_only_when_asked_for(tmp_path: Path) -> None:
@@ -107,3 +111,26 @@ password_file = "irc.pass"
 def test_run_without_any_chat_network_says_what_to_add(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no chat transport is configured: add \[irc.NAME\] or \[xmpp\]"):
         build_transports(load_config(config(tmp_path, "[bot]\nname = \"gntbot\"\n")))
+
+
+def test_xmpp_addresses_are_written_as_the_server_writes_them(tmp_path: Path) -> None:
+    xmpp = load_config(config(tmp_path, """
+[xmpp]
+jid = "GntBot@Example.ORG/Bot"
+password_file = "xmpp.pass"
+rooms = ["Tor-Admin@Conference.Example.org", "tor-admin@conference.example.org"]
+""")).xmpp
+    assert xmpp is not None
+    assert xmpp.jid == "gntbot@example.org/Bot"
+    assert [room.name for room in xmpp.chat.rooms] == ["tor-admin@conference.example.org"]
+    assert xmpp.chat.room("tor-admin@conference.example.org") is not None
+
+
+@pytest.mark.parametrize(("rooms", "complaint"), [
+    ('["ops"]', "'ops' is not a bare JID (user@domain)"),
+    ('["ops@conference.example.org/nick"]', "is not a bare JID"),
+    ('["a b@conference.example.org"]', "'a b@conference.example.org' is not a JID"),
+])
+def test_a_room_that_is_no_jid_is_refused(tmp_path: Path, rooms: str, complaint: str) -> None:
+    text = f'[xmpp]\njid = "gntbot@example.org"\npassword_file = "xmpp.pass"\nrooms = {rooms}\n'
+    assert complaint in refusal(tmp_path, text)

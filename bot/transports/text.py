@@ -1,0 +1,79 @@
+"""Text crossing the wire: normalised on the way in, made safe on the way out.
+
+In, once per chat line and before anything reads it (`inbound`): cut to
+`MAX_INBOUND` characters (XMPP has no limit of its own), IRC formatting codes
+and terminal escapes removed, NFKC (full-width ``！ｓｅａｒｃｈ`` is ``!search``,
+``²`` is ``2``), and invisible characters dropped (zero-width spaces and
+joiners, bidirectional controls, a combining mark with nothing to combine
+with), so that nothing a reader cannot see changes what the bot does.
+
+Out, for every line a transport sends, by the rules of its protocol: IRC
+and the console (`no_controls`) carry no control character at all (no CR, LF
+or NUL, no CTCP marker; the bot sends no formatting of its own, and a terminal
+must not be driven by a runbook); XMPP (`xml_safe`) only characters that
+XML 1.0 allows, else the server drops the stream. Terminal escapes (``ESC [ 31 m``,
+from runbooks or job logs) go as a whole everywhere. Lines arrive here already
+split and clipped by the core (`bot.core.clipping`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MAX_INBOUND = 512  # about what one IRC line holds
+
+# CSI (ESC [ or the C1 byte), OSC up to BEL or ST, and two-byte ESC sequences.
+# Each part's classes are disjoint, so matching stays linear.
+_ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[ -Z\\-~]?"
+)
+# Bold, colour (with its numbers), hex colour, reset, monospace, reverse,
+# italic, strike-through, underline.
+_IRC_FORMATTING = re.compile(
+    r"\x03(?:\d{1,2}(?:,\d{1,2})?)?"
+    r"|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?"
+    r"|[\x02\x0f\x11\x16\x1d\x1e\x1f]"
+)
+# Letters that show as nothing but are not format characters, and variation selectors.
+_INVISIBLE = re.compile("[\u115f\u1160\u3164\uffa0\u2800\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_CONTROLS = "\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff"  # C0 but tab, DEL, C1, lone surrogates
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+_XML_UNSAFE = re.compile(f"[{_CONTROLS}\ufffe\uffff]")
+
+
+def inbound(text: str, limit: int = MAX_INBOUND) -> str:
+    """A chat line as the bot reads it (see the module docstring)."""
+    text = _IRC_FORMATTING.sub("", _ESCAPES.sub("", text[:limit]))
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    if not (text.isascii() and text.isprintable()):
+        text = "".join(_visible(text))
+    return text[:limit]
+
+
+def _visible(text: str) -> list[str]:
+    kept: list[str] = []
+    for char in text:
+        if char.isprintable():
+            if unicodedata.category(char)[0] == "M" and (not kept or kept[-1] == " "):
+                continue  # a mark over nothing: invisible
+            kept.append(char)
+        elif char.isspace():
+            kept.append(" ")
+    return kept
+
+
+def _outbound(line: str, unsafe: re.Pattern[str]) -> str:
+    return unsafe.sub("", _ESCAPES.sub("", line.replace("\t", " ")))
+
+
+def no_controls(line: str) -> str:
+    """``line`` with nothing IRC or a terminal would act on: no control characters, no escapes."""
+    return _outbound(line, _CONTROL)
+
+
+def xml_safe(line: str) -> str:
+    """``line`` with only the characters XML 1.0 allows (and no escapes)."""
+    return _outbound(line, _XML_UNSAFE)

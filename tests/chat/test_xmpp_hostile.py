@@ -1,0 +1,45 @@
+"""Hostile text and careless configuration on XMPP, through Prosody: control
+characters that would make XML no server accepts, a room written with capitals,
+lines with invisible characters. Each test has a bot (``bot2``) of its own."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.message import Reply
+from bot.core.registry import Invocation
+
+from .common import ask_direct, ask_room, in_room
+
+pytestmark = pytest.mark.servers
+
+JOB_LOG = ("job 4242 log: \x1b[1;31mERROR\x1b[0m disk\x07 sync \x01failed\x01\x00\r\n"
+           "next step\x0b\x1b]0;owned\x07 done\ufffe")
+
+
+def own_bot(bots, prosody, secrets, app=None, **overrides):
+    return bots.xmpp(prosody.port, app, jid="bot2@localhost", password_file=str(secrets / "xmpp-bot2"), **overrides)
+
+
+def test_control_characters_from_a_job_log_do_not_break_the_stream(
+        bots, prosody, secrets, aloop, xmpp_people, make_app) -> None:
+    app = make_app()
+
+    async def job(call: Invocation) -> Reply:
+        return Reply.of(JOB_LOG)
+
+    app.dispatcher.registry.command("joblog", summary="a job log, as a cluster returns it")(job)
+    own_bot(bots, prosody, secrets, app, rooms=[])
+    alice = xmpp_people("alice")
+    assert ask_direct(aloop, alice, "bot2@localhost", "!joblog") == ["job 4242 log: ERROR disk sync failed",
+                                                                      "next step done"]
+    # Still the same stream: the server did not drop it, and the next line is answered at once.
+    assert ask_direct(aloop, alice, "bot2@localhost", "!whoami")[0].startswith("you are alice@localhost")
+
+
+def test_a_room_written_with_capitals_is_joined_and_answered(bots, prosody, secrets, aloop, xmpp_people) -> None:
+    own_bot(bots, prosody, secrets, rooms=["Capitals@Conference.Localhost"])
+    room = "capitals@conference.localhost"
+    alice = in_room(aloop, xmpp_people("alice"), room, "alice")
+    assert ask_room(aloop, alice, room, "alice", "\u200b!whoami") == [
+        "alice: you are alice, verified as xmpp:alice@localhost; an operator."]
