@@ -99,6 +99,11 @@ def _client(settings: XmppSettings) -> slixmpp.ClientXMPP:
     return client
 
 
+def message_body(lines: Sequence[str]) -> str:
+    """One message for ``lines``: only characters XML 1.0 allows, so the server keeps the stream."""
+    return "\n".join(text for text in map(xml_safe, lines) if text.strip())
+
+
 def _delayed(stanza: slixmpp.Message) -> bool:
     return stanza.get_plugin("delay", check=True) is not None
 
@@ -349,7 +354,7 @@ class XmppSession(Session):
         self._send(slixmpp.JID(target), "groupchat" if in_room else "chat", lines)
 
     def _send(self, to: slixmpp.JID, kind: str, lines: Sequence[str]) -> None:
-        body = "\n".join(text for text in map(xml_safe, lines) if text.strip())
+        body = message_body(lines)
         if body and self.client.is_connected():
             self.stats.sent += 1
             self.client.send_message(mto=to, mbody=body, mtype=kind)
