@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 ELLIPSIS = "…"
+_MARKS = "\n\r\x85\u2028\u2029"
 _LINE_BREAK = re.compile(r"\r\n?|[\n\x85\u2028\u2029]")
 
 
@@ -39,7 +40,7 @@ def clip_line(line: str, limit: int) -> str:
     """``line`` cut to at most ``limit`` UTF-8 bytes, ending in an ellipsis if cut."""
     if len(line) * 4 <= limit:  # fast path: no character takes more than 4 bytes
         return line
-    encoded = line.encode("utf-8", "surrogatepass")
+    encoded = line[: limit + 1].encode("utf-8", "surrogatepass")  # each character is a byte at least
     if len(encoded) <= limit:
         return line
     head = encoded[: limit - len(ELLIPSIS.encode())].decode("utf-8", "ignore")
@@ -76,8 +77,9 @@ _BLANK_ALLOWANCE = 4  # pieces examined per line kept, before blank lines count 
 
 def _breaks(text: str) -> Iterator[tuple[int, int]]:
     """(end of a line, start of the next) for every line of ``text``, the last one included."""
-    for match in _LINE_BREAK.finditer(text):
-        yield match.start(), match.end()
+    if any(mark in text for mark in _MARKS):  # else skip the regular expression: a long line is slow to scan
+        for match in _LINE_BREAK.finditer(text):
+            yield match.start(), match.end()
     yield len(text), len(text)
 
 
@@ -86,7 +88,7 @@ def _count_lines(text: str, start: int = 0) -> int:
     (a job log may hold millions) nor a copy."""
     if start >= len(text):
         return 0
-    breaks = sum(text.count(mark, start) for mark in "\n\r\x85\u2028\u2029") - text.count("\r\n", start)
+    breaks = sum(text.count(mark, start) for mark in _MARKS) - text.count("\r\n", start)
     return breaks + 1
 
 
