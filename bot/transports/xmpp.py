@@ -253,6 +253,8 @@ class XmppSession(Session):
 
     def _on_room_presence(self, presence: slixmpp.Presence) -> None:
         room_name = presence["from"].bare
+        if presence["type"] == "unavailable":
+            self._on_unavailable(presence)  # rooms do not pass through presence_unavailable
         if presence["type"] != "unavailable" or presence["from"].resource != self.live.get(room_name):
             return
         codes = set(presence["muc"]["status_codes"])
@@ -266,8 +268,8 @@ class XmppSession(Session):
             self._rejoin_later(room, f"{why} from {room_name}")
 
     def _on_unavailable(self, presence: slixmpp.Presence) -> None:
-        """Someone left a room, changed their room nick, or went offline: what was
-        kept for that address is not for whoever uses it next."""
+        """Someone left a room, changed their room nick, or a contact went offline:
+        what was kept for that address is not for whoever uses it next."""
         self.dispatcher.forget(XMPP, str(presence["from"]))
 
     # Messages.

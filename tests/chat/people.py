@@ -253,6 +253,10 @@ class XmppPerson:
     async def join(self, room: str, nick: str, password: str | None = None) -> None:
         await self.client.plugin["xep_0045"].join_muc_wait(room, nick, password=password, maxstanzas=0, timeout=15)
 
+    async def leave(self, room: str, nick: str) -> None:
+        self.client.plugin["xep_0045"].leave_muc(room, nick)
+        await self.presence_of(f"{room}/{nick}", kind="unavailable", timeout=10)
+
     async def configure(self, room: str, **fields: object) -> None:
         """Set room options (we are its owner)."""
         muc = self.client.plugin["xep_0045"]

@@ -29,8 +29,8 @@ def test_control_characters_from_a_job_log_do_not_break_the_stream(
         return Reply.of(JOB_LOG)
 
     app.dispatcher.registry.command("joblog", summary="a job log, as a cluster returns it")(job)
-    own_bot(bots, prosody, secrets, app, rooms=[])
-    alice = xmpp_people("alice")
+    own_bot(bots, prosody, secrets, app, rooms=["joblog@conference.localhost"])
+    alice = in_room(aloop, xmpp_people("alice"), "joblog@conference.localhost", "alice")  # the bot is online
     assert ask_direct(aloop, alice, "bot2@localhost", "!joblog") == ["job 4242 log: ERROR disk sync failed",
                                                                       "next step done"]
     # Still the same stream: the server did not drop it, and the next line is answered at once.
@@ -43,3 +43,14 @@ def test_a_room_written_with_capitals_is_joined_and_answered(bots, prosody, secr
     alice = in_room(aloop, xmpp_people("alice"), room, "alice")
     assert ask_room(aloop, alice, room, "alice", "\u200b!whoami") == [
         "alice: you are alice, verified as xmpp:alice@localhost; an operator."]
+
+
+def test_pages_are_dropped_when_their_holder_leaves_the_room(bots, prosody, secrets, aloop, xmpp_people) -> None:
+    own_bot(bots, prosody, secrets, rooms=["pages@conference.localhost"])
+    room = "pages@conference.localhost"
+    alice = in_room(aloop, xmpp_people("alice"), room, "alice")
+    first = ask_room(aloop, alice, room, "alice", "gntbot: how do i recover from a drbd split brain")
+    assert first[-1].endswith("more lines: !more)")
+    aloop.run(alice.leave(room, "alice"))
+    alice = in_room(aloop, alice, room, "alice")
+    assert ask_room(aloop, alice, room, "alice", "!more") == ["alice: nothing more to show."]
