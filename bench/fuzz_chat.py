@@ -11,7 +11,7 @@ worst wall-clock lag of the loop, the slowest exchange, and every distinct
 problem found (internal errors, malformed wire output, stalls), with the
 first line that showed it. Asserts nothing.
 
-    python bench/fuzz_chat.py [--examples 20000] [--huge 2000] [--seed N]
+    python bench/fuzz_chat.py [--examples 20000] [--huge 5000] [--seed N]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def campaign(bench: Bench, examples: int, huge: int, chosen_seed: int) -> dict[s
 
     @seed(chosen_seed)
     @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(line=said(huge_words(200, huge), huge_share=20))
+    @given(line=said(huge_words(200, huge), huge_share=4))
     def one(line: Said) -> None:
         problems = wire_problems(bench.exchange(line))
         if bench.stalls.worst >= STALL:
@@ -55,7 +55,7 @@ def campaign(bench: Bench, examples: int, huge: int, chosen_seed: int) -> dict[s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=20_000)
-    parser.add_argument("--huge", type=int, default=2000, help="longest huge word, in letters")
+    parser.add_argument("--huge", type=int, default=5000, help="longest huge word, in letters")
     parser.add_argument("--seed", type=int, default=int(time.time()))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gntbot-fuzz-") as folder:

@@ -95,11 +95,11 @@ class Said:
         return Identity(self.transport, self.name, self.account, "not logged in", address=address)
 
 
-HUGE_WORDS = huge_words(100, 300)  # at most 0.3 s of spelling correction each, as of today
+HUGE_WORDS = huge_words(100, 700)  # past what one line may hold (bot.transports.text.MAX_INBOUND)
 
 
 @st.composite
-def said(draw: Callable[..., Any], huge: st.SearchStrategy[str] = HUGE_WORDS, huge_share: int = 60) -> Said:
+def said(draw: Callable[..., Any], huge: st.SearchStrategy[str] = HUGE_WORDS, huge_share: int = 10) -> Said:
     transport = draw(st.sampled_from(sorted(ROOMS)))
     text = draw(st.tuples(st.lists(pieces(huge, huge_share), max_size=8), st.sampled_from(["", " "]))
                 .map(lambda parts: parts[1].join(parts[0])))
