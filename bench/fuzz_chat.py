@@ -17,6 +17,7 @@ first line that showed it. Asserts nothing.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tempfile
 import time
@@ -62,6 +63,7 @@ def main() -> None:
         tls = make_tls(Path(folder))
         rapi = FakeRapi(tls.cert_file, tls.key_file, recorded()).start()
         bench = Bench(application(Path(folder) / "index", rapi.url, tls.fingerprint))
+        objects_before = len(gc.get_objects())
         started = time.perf_counter()
         try:
             found = campaign(bench, args.examples, args.huge, args.seed)
@@ -69,10 +71,12 @@ def main() -> None:
             bench.close()
             rapi.stop()
         took = time.perf_counter() - started
+        objects_after = len(gc.get_objects())
     print(f"seed {args.seed}: {bench.exchanges} exchanges in {took:.0f} s ({bench.exchanges / took:.0f}/s)")
     print(f"longest loop callback        {1000 * bench.stalls.worst_ever:8.1f} ms CPU "
           f"({bench.stalls.callbacks} callbacks timed)")
-    print(f"longest garbage-collector pause in the loop {1000 * bench.stalls.worst_gc:8.1f} ms CPU")
+    print(f"longest garbage-collector pause in the loop {1000 * bench.stalls.worst_gc:8.1f} ms CPU "
+          f"(objects in the heap: {objects_before} before, {objects_after} after, the fuzzer's own included)")
     print(f"worst loop lag during an exchange {1000 * bench.worst_lag:8.1f} ms wall clock")
     print(f"slowest exchange             {1000 * bench.slowest:8.0f} ms wall clock")
     if not found:
