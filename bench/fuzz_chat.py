@@ -35,9 +35,11 @@ from tests.chat.fuzzkit import Bench, Said, application, huge_words, said, wire_
 STALL = 0.100
 
 
-def campaign(bench: Bench, examples: int, huge: int, chosen_seed: int) -> dict[str, Said]:
-    """Run ``examples`` cases; the first line that showed each kind of problem."""
+def campaign(bench: Bench, examples: int, huge: int, chosen_seed: int) -> tuple[dict[str, Said], int]:
+    """Run ``examples`` cases: the first line that showed each kind of problem,
+    and the most objects the heap held (sampled every 1,000 cases)."""
     found: dict[str, Said] = {}
+    peak = [0]
 
     @seed(chosen_seed)
     @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -48,9 +50,11 @@ def campaign(bench: Bench, examples: int, huge: int, chosen_seed: int) -> dict[s
             problems.append(f"a loop callback ran {1000 * bench.stalls.worst:.0f} ms")
         for problem in problems:
             found.setdefault(problem.split(":")[0], line)
+        if bench.exchanges % 1000 == 0:
+            peak[0] = max(peak[0], len(gc.get_objects()))
 
     one()
-    return found
+    return found, peak[0]
 
 
 def main() -> None:
@@ -66,7 +70,7 @@ def main() -> None:
         objects_before = len(gc.get_objects())
         started = time.perf_counter()
         try:
-            found = campaign(bench, args.examples, args.huge, args.seed)
+            found, peak = campaign(bench, args.examples, args.huge, args.seed)
         finally:
             bench.close()
             rapi.stop()
@@ -76,9 +80,10 @@ def main() -> None:
     print(f"longest loop callback        {1000 * bench.stalls.worst_ever:8.1f} ms CPU "
           f"({bench.stalls.callbacks} callbacks timed)")
     print(f"longest garbage-collector pause in the loop {1000 * bench.stalls.worst_gc:8.1f} ms CPU "
-          f"(objects in the heap: {objects_before} before, {objects_after} after, the fuzzer's own included)")
-    print(f"worst loop lag during an exchange {1000 * bench.worst_lag:8.1f} ms wall clock")
-    print(f"slowest exchange             {1000 * bench.slowest:8.0f} ms wall clock")
+          f"(objects in the heap: {objects_before} before, at most {peak} during, {objects_after} after; "
+          f"the fuzzer's own included)")
+    print(f"worst loop lag during an exchange {1000 * bench.worst_lag:8.1f} ms wall clock, with {bench.worst_lag_line}")
+    print(f"slowest exchange             {1000 * bench.slowest:8.0f} ms wall clock, with {bench.slowest_line}")
     if not found:
         print("problems: none")
     for problem, line in sorted(found.items()):

@@ -259,6 +259,8 @@ class Bench:
         self.loop = Loop()
         self.loop.run(self._start())
         self.slowest = 0.0  # wall time of the slowest exchange
+        self.slowest_line: Said | None = None
+        self.worst_lag_line: Said | None = None
         self.lag = 0.0  # the probe's worst lag during the last exchange
         self.worst_lag = 0.0  # and during any
         self.exchanges = 0
@@ -277,9 +279,12 @@ class Bench:
         self.probe.worst = 0.0
         start = time.perf_counter()
         wire = self.loop.run(self._exchange(said), timeout=60)
-        self.slowest = max(self.slowest, time.perf_counter() - start)
+        took = time.perf_counter() - start
+        if took > self.slowest:
+            self.slowest, self.slowest_line = took, said
         self.lag = self.probe.worst
-        self.worst_lag = max(self.worst_lag, self.lag)
+        if self.lag > self.worst_lag:
+            self.worst_lag, self.worst_lag_line = self.lag, said
         self.exchanges += 1
         return wire
 

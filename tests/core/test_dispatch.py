@@ -140,8 +140,8 @@ def test_a_pasted_error_is_offered_its_runbook_section_and_other_chatter_is_not(
               "iallocator hail: Request failed: No valid allocation solutions, failure reasons: "
               "FailMem: 2, FailN1: 2")
     offer = say(dispatcher, pasted, BOB)
-    assert offer == ["bob: that error is covered in How-to › Adding a new instance › Known issues — "
-                     "ganeti/instances.md#known-issues"]
+    assert offer == [("bob: that error is covered in How-to › Adding a new instance › Known issues — "
+                      "ganeti/instances.md#known-issues")]
     assert say(dispatcher, "Failure: the coffee machine exploded with quorum loss", BOB) == []
 
 
