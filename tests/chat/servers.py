@@ -17,7 +17,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -145,24 +145,36 @@ def _wait(probe, what: str, process: Process, log: Path, timeout: float = 20.0) 
     raise RuntimeError(f"{what} not ready after {timeout}s ({error}):\n{log.read_text()[-3000:]}")
 
 
+def listening(port: int) -> bool:
+    """Whether something accepts TCP connections on ``port`` (raises OSError if not)."""
+    socket.create_connection((HOST, port), timeout=1).close()
+    return True
+
+
+def irc_lines(sock: socket.socket, timeout: float) -> Iterator[str]:
+    """The lines a server sends on ``sock``, until it closes or ``timeout`` passes."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return
+        data += chunk
+        *lines, data = data.split(b"\r\n")
+        yield from (line.decode(errors="replace") for line in lines)
+
+
 def irc_caps(port: int, timeout: float = 2.0) -> str:
     """The capabilities a server lists for ``CAP LS 302`` (all continuation lines)."""
     with socket.create_connection((HOST, port), timeout=timeout) as sock:
         sock.sendall(b"CAP LS 302\r\n")
-        data, caps = b"", []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-            *lines, data = data.split(b"\r\n")
-            for line in lines:
-                words = line.decode(errors="replace").split(" ")
-                if len(words) > 3 and words[1] == "CAP" and words[3] == "LS":
-                    caps.append(line.decode().split(" :", 1)[-1])
-                    if words[4] != "*":
-                        return " ".join(caps)
+        caps = []
+        for line in irc_lines(sock, timeout):
+            words = line.split(" ")
+            if len(words) > 3 and words[1] == "CAP" and words[3] == "LS":
+                caps.append(line.split(" :", 1)[-1])
+                if words[4] != "*":
+                    break
         return " ".join(caps)
 
 
@@ -201,6 +213,31 @@ END
 """
 
 
+def prepare_anope(folder: Path, template: str, accounts: Mapping[str, str], **values: object) -> None:
+    """Anope's tree under ``folder/anope``: its config from ``template`` (with
+    ``DIR`` = ``folder``), an MOTD, and a database holding ``accounts``."""
+    for sub in ("anope/conf", "anope/data/backups", "anope/logs"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    _render(template, folder / "anope/conf/services.conf", DIR=folder, **values)
+    (folder / "anope/services.motd").write_text("test services\n")
+    now = int(time.time())
+    (folder / "anope/data/anope.db").write_text("".join(
+        _ANOPE_ACCOUNT.format(name=name, password=base64.b64encode(password.encode()).decode(), now=now,
+                              nothing="")
+        for name, password in accounts.items()
+    ))
+
+
+def start_anope(folder: Path) -> Process:
+    """Anope (as ``irc``) from the tree `prepare_anope` made under ``folder/anope``."""
+    anope = folder / "anope"
+    return Process(
+        ["anope", "-n", f"--confdir={anope}/conf", f"--dbdir={anope}/data", f"--logdir={anope}/logs",
+         "--modulesdir=/usr/lib/anope", "--localedir=/usr/share/anope/locale"],
+        anope, anope / "anope.out", "irc",
+    )
+
+
 class InspircdAnope:
     """InspIRCd 3 with Anope 2.0 services: SASL, accounts, account-tag, WHOIS 330
     (without account-tag, extended-join and account-notify if ``account_caps`` is False).
@@ -223,41 +260,26 @@ class InspircdAnope:
         folder = self.folder
         first = not (folder / "inspircd.conf").exists()
         if first:
-            for sub in ("anope/conf", "anope/data/backups", "anope/logs"):
-                (folder / sub).mkdir(parents=True, exist_ok=True)
             self.certs.copy_to(folder)
-            ports = dict(DIR=folder, PORT=self.port, TLS_PORT=self.tls_port, LINK_PORT=self.link_port)
+            ports = {"PORT": self.port, "TLS_PORT": self.tls_port, "LINK_PORT": self.link_port}
             # Without these two modules the server offers no account-tag,
             # extended-join or account-notify: accounts only show in WHOIS.
             caps = '<module name="ircv3">\n<module name="ircv3_accounttag">\n' if self.account_caps else ""
-            _render("inspircd.conf", folder / "inspircd.conf", ACCOUNT_CAPS=caps, **ports)
-            _render("services.conf", folder / "anope/conf/services.conf", **ports)
-            (folder / "anope/services.motd").write_text("test services\n")
-            now = int(time.time())
-            (folder / "anope/data/anope.db").write_text("".join(
-                _ANOPE_ACCOUNT.format(name=name, password=base64.b64encode(password.encode()).decode(), now=now,
-                                      nothing="")
-                for name, password in self.accounts.items()
-            ))
+            _render("inspircd.conf", folder / "inspircd.conf", DIR=folder, ACCOUNT_CAPS=caps, **ports)
+            prepare_anope(folder, "services.conf", self.accounts, **ports)
         _chown_tree(folder, "irc")
         log = folder / "ircd.out"
         self.ircd = Process(["inspircd", "--config", str(folder / "inspircd.conf"), "--nofork", "--nopid"],
                             folder, log, "irc")
-        _wait(lambda: socket.create_connection((HOST, self.link_port), timeout=1).close() is None,
-              "inspircd", self.ircd, log)
+        _wait(lambda: listening(self.link_port), "inspircd", self.ircd, log)
         self.start_services()
         return self
 
     def start_services(self) -> None:
-        folder = self.folder / "anope"
-        log = folder / "anope.out"
-        self.services = Process(
-            ["anope", "-n", f"--confdir={folder}/conf", f"--dbdir={folder}/data", f"--logdir={folder}/logs",
-             "--modulesdir=/usr/lib/anope", "--localedir=/usr/share/anope/locale"],
-            folder, log, "irc",
-        )
+        self.services = start_anope(self.folder)
         assert self.ircd is not None
-        _wait(lambda: "sasl" in irc_caps(self.port), "anope (sasl on offer)", self.services, log)
+        _wait(lambda: "sasl" in irc_caps(self.port), "anope (sasl on offer)", self.services,
+              self.folder / "anope/anope.out")
 
     def kill_ircd(self) -> None:
         """Kill InspIRCd outright (SIGKILL), as a crash would."""
