@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from irc.client import Event
 
+from bot.transports.irc_whois import WhoisReply
 from bot.transports.session import LoginFailed
 from bot.transports.settings import IrcSettings
 
@@ -133,23 +134,52 @@ async def nickserv_login(
     send_secret: Callable[[str], None],
     logged_in: Callable[[], bool],
     missing: Callable[[], bool],
-    whois_self: Callable[[], Awaitable[str | None]],
+    whois_self: Callable[[], Awaitable[WhoisReply | None]],
     timeout: float,
 ) -> None:
     """IDENTIFY to NickServ (unless a client certificate did it) and wait until
-    the server confirms: RPL_LOGGEDIN, or our own WHOIS showing the account.
+    the server confirms: RPL_LOGGEDIN (900), or the bot's own WHOIS naming its
+    account (330) or, where the server names no account (OFTC), showing it
+    identified for its nick (307). What NickServ says back ("Password
+    accepted") is text for people, and no proof: services may log a
+    connection in without telling the server (Anope does, for a client
+    certificate used from a nick that is not the account's).
 
     ``missing`` tells whether the server answered that NickServ is not there
     (services down): no use waiting then.
     """
     if settings.password:
         send_secret(f"PRIVMSG {settings.nickserv} :IDENTIFY {settings.account} {settings.password}")
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    seen: WhoisReply | None = None
+    while loop.time() < deadline:
         await asyncio.sleep(0.5)
         if missing():
             raise LoginFailed(f"{settings.nickserv} is not on {settings.server} (services down?)")
-        if logged_in() or await whois_self() is not None:
+        if logged_in():
             return
-    raise LoginFailed(f"{settings.nickserv} on {settings.server} did not confirm the login as "
-                      f"{settings.account} within {timeout:.0f} s: check the account and password")
+        seen = await whois_self() or seen
+        if seen is not None and _confirms(seen, settings.account):
+            return
+    raise LoginFailed(_unconfirmed(settings, seen, timeout))
+
+
+def _confirms(reply: WhoisReply, account: str) -> bool:
+    if reply.account is not None:
+        return reply.account.lower() == account.lower()
+    return reply.identified
+
+
+def _unconfirmed(settings: IrcSettings, seen: WhoisReply | None, timeout: float) -> str:
+    """Why the login is taken as failed, and what to do about it."""
+    reason = (f"{settings.nickserv} on {settings.server} did not confirm the login as {settings.account} "
+              f"within {timeout:.0f} s")
+    if seen is not None and seen.account is not None:
+        return f"{reason}: the server says the bot is logged in as {seen.account}; check the account"
+    advice = "check the account and password (or that the client certificate is on the account)"
+    if seen is not None and seen.nick.lower() != settings.account.lower():
+        advice += (f"; the bot is on nick {seen.nick}, not its account's: where logins show only as WHOIS 307 "
+                   f"(OFTC), and for a client certificate with Anope, the server shows none for such a nick, "
+                   f"so use the account's nick")
+    return f"{reason}: {advice}"

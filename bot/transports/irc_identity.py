@@ -7,30 +7,41 @@ The sources, best first:
 2. ``extended-join`` + ``account-notify``: the server tells the account of
    everyone who joins and every later login or logout, for as long as they
    share a channel with the bot. Kept in a table, trusted while they stay.
-3. WHOIS: 330 (the account) or, on networks such as OFTC, 307 (the nick is
-   registered and identified). Asked when needed, remembered for ``ttl``
-   seconds at most, and forgotten at once on NICK, QUIT, PART, KICK or ACCOUNT.
+3. WHOIS: 330 (the account) or, on networks such as OFTC, 307 alone (the
+   nick is registered and its user identified for it: the account is taken
+   to be the nick, and it does not follow a nick change). Without
+   account-notify nobody tells the bot when someone logs out, so an answer
+   counts only for lines that arrived before the WHOIS was asked: every
+   later line asks again.
 
 Nothing is remembered about someone who shares no channel with the bot: the
 server would not tell us if they left and somebody else took the nick.
 
 A line is answered some time after it arrived (a slow command may be ahead of
-it, a WHOIS takes a round trip). Each nick has an epoch that moves on every
-NICK, QUIT, PART, KICK or ACCOUNT concerning it: a line is identified against
-the epoch it arrived in, and if that moved, its sender is not vouched for.
+it, a WHOIS takes a round trip). Every nick move and every WHOIS sent is
+numbered in order (`epoch` is the number now): a line carries the number it
+arrived at, and if its nick moved after that (NICK, QUIT, PART, KICK or
+ACCOUNT), its sender is not vouched for.
+
+The tables are bounded, whoever comes and goes: at most ``capacity`` answers,
+nick moves and open WHOISes are kept, the oldest dropped first; answers taken
+without account-notify expire after ``ttl`` seconds, moves after `MOVES_KEPT`.
+A line that arrived before the newest move forgotten counts as if its own
+nick had moved (fail closed: "send it again").
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from bot.core.message import Identity
+from bot.transports.irc_whois import OpenWhois, PendingWhois, WhoisReply
 
 NOT_LOGGED_IN = "not logged in to a services account"
 NICK_MOVED = "your nick changed hands while your line waited; send it again"
+WHOIS_TIMED_OUT = "your services login could not be checked (WHOIS timed out)"
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _FOLDS = {
     "ascii": str.maketrans(_UPPER, _UPPER.lower()),
@@ -38,6 +49,10 @@ _FOLDS = {
     "rfc1459": str.maketrans(_UPPER + "[]\\~", _UPPER.lower() + "{}|^"),
 }
 _NAME_PREFIXES = "~&@%+"
+# How long (seconds) a nick move is remembered. A line that waited longer to
+# be answered may be refused ("send it again"): whether its nick moved
+# meanwhile is forgotten.
+MOVES_KEPT = 600.0
 
 
 def fold(name: str, casemapping: str = "rfc1459") -> str:
@@ -45,19 +60,12 @@ def fold(name: str, casemapping: str = "rfc1459") -> str:
     return name.translate(_FOLDS.get(casemapping, _FOLDS["rfc1459"]))
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Known:
     account: str | None
-    stamp: float
-
-
-class _Whois:
-    """One WHOIS in flight; everyone asking about the same nick shares it."""
-
-    def __init__(self) -> None:
-        self.done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        self.account: str | None = None
-        self.registered_nick: str | None = None
+    stamp: float  # clock time of the answer
+    asked: int  # the epoch at which it was asked (0: told by the server unasked)
+    follows_nick_changes: bool  # False for a 307-only answer, which vouches for the nick
 
 
 class AccountTracker:
@@ -70,27 +78,37 @@ class AccountTracker:
         realm: str = "irc",
         ttl: float = 60.0,
         whois_timeout: float = 10.0,
+        capacity: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._ask_whois = ask_whois
         self.realm = realm
         self.ttl = ttl
         self.whois_timeout = whois_timeout
+        self.capacity = capacity
         self._clock = clock
         self._tags = False
         self._notify = False
         self._casemapping = "rfc1459"
         self._channels: dict[str, set[str]] = {}  # folded nick -> folded channels shared
-        self._known: dict[str, _Known] = {}
-        self._whois: dict[str, _Whois] = {}
-        self._epochs: dict[str, int] = {}
+        self._known: dict[str, _Known] = {}  # oldest first
+        self._whois = OpenWhois(ask_whois, self._fold, capacity)
+        self._moves: dict[str, tuple[int, float]] = {}  # folded nick -> (epoch, clock) of its last move
+        self._forgotten = 0  # the newest move dropped from _moves
+        self._epoch = 0
 
-    def epoch(self, nick: str) -> int:
-        """Where ``nick`` stands now; pass it to `identify` with its line."""
-        return self._epochs.get(self._fold(nick), 0)
+    def epoch(self) -> int:
+        """Where things stand now; pass it to `identify` with a line arriving now."""
+        return self._epoch
 
-    def _moved(self, key: str) -> None:
-        self._epochs[key] = self._epochs.get(key, 0) + 1
+    def _next_epoch(self) -> int:
+        self._epoch += 1
+        return self._epoch
+
+    @property
+    def remembered(self) -> int:
+        """How many nicks the tracker keeps answers, moves or open WHOISes
+        for (each of the three bounded by ``capacity``)."""
+        return len(self._known) + len(self._moves) + len(self._whois)
 
     def configure(self, caps: Collection[str], casemapping: str) -> None:
         """What the server offers, once registration is done."""
@@ -115,7 +133,7 @@ class AccountTracker:
         key = self._fold(nick)
         self._channels.setdefault(key, set()).add(self._fold(channel))
         if extended and self._notify:
-            self._known[key] = _Known(None if account in (None, "*") else account, self._clock())
+            self._remember(key, None if account in (None, "*") else account, asked=0)
 
     def parted(self, channel: str, nick: str) -> None:
         """A PART or KICK of someone else."""
@@ -126,7 +144,8 @@ class AccountTracker:
             channels.discard(self._fold(channel))
             if not channels:
                 self._forget(key)
-        self._drop_unless_notified(key)
+        if not self._notify:
+            self._known.pop(key, None)
 
     def left(self, channel: str) -> None:
         """The bot itself left ``channel`` (or was kicked out of it)."""
@@ -140,7 +159,8 @@ class AccountTracker:
 
     def renamed(self, old: str, new: str) -> None:
         """A NICK change: the account stays with the connection, but only a
-        server that notifies account changes lets us carry it over."""
+        server that notifies account changes lets us carry it over, and a
+        307 answer never moves (it vouched for the old nick)."""
         old_key, new_key = self._fold(old), self._fold(new)
         self._moved(old_key)
         self._moved(new_key)
@@ -149,7 +169,7 @@ class AccountTracker:
         self._forget(new_key)
         if channels:
             self._channels[new_key] = channels
-            if known is not None and self._notify:
+            if known is not None and self._notify and known.follows_nick_changes:
                 self._known[new_key] = known
 
     def account_changed(self, nick: str, account: str) -> None:
@@ -157,7 +177,7 @@ class AccountTracker:
         key = self._fold(nick)
         self._moved(key)
         if self._notify and key in self._channels:
-            self._known[key] = _Known(None if account == "*" else account, self._clock())
+            self._remember(key, None if account == "*" else account, asked=0)
         else:
             self._known.pop(key, None)
 
@@ -165,44 +185,64 @@ class AccountTracker:
         """The connection is gone: everything known is stale."""
         self._channels.clear()
         self._known.clear()
-        self._epochs.clear()
-        for pending in self._whois.values():
-            if not pending.done.done():
-                pending.done.set_result(None)
-        self._whois.clear()
+        self._moves.clear()
+        self._forgotten = self._next_epoch()  # lines from before vouch for nobody
+        self._whois.close()
 
     def _forget(self, key: str) -> None:
         self._channels.pop(key, None)
         self._known.pop(key, None)
 
-    def _drop_unless_notified(self, key: str) -> None:
-        if not self._notify:
-            self._known.pop(key, None)
+    def _moved(self, key: str) -> None:
+        """``key`` changed hands (or may have): lines that arrived before are void."""
+        self._moves.pop(key, None)
+        now = self._clock()
+        self._moves[key] = (self._next_epoch(), now)
+        while self._moves:  # oldest first: past capacity or MOVES_KEPT, forget
+            oldest_key = next(iter(self._moves))
+            epoch, stamp = self._moves[oldest_key]
+            if len(self._moves) <= self.capacity and now - stamp <= MOVES_KEPT:
+                break
+            del self._moves[oldest_key]
+            self._forgotten = max(self._forgotten, epoch)
+
+    def _moved_since(self, key: str, epoch: int) -> bool:
+        moved, _ = self._moves.get(key, (self._forgotten, 0.0))
+        return moved > epoch
+
+    def _remember(self, key: str, account: str | None, *, asked: int, follows: bool = True) -> None:
+        self._known.pop(key, None)
+        self._known[key] = _Known(account, self._clock(), asked, follows)
+        self._expire()
+
+    def _expire(self) -> None:
+        """Drop the oldest answers past ``capacity``, and (without
+        account-notify, where they count for a burst at most) past ``ttl``."""
+        now = self._clock()
+        while self._known:
+            oldest_key = next(iter(self._known))
+            oldest = self._known[oldest_key]
+            if len(self._known) <= self.capacity and (self._notify or now - oldest.stamp <= self.ttl):
+                break
+            del self._known[oldest_key]
 
     # WHOIS replies.
 
     def whois_account(self, nick: str, account: str) -> None:
         """330: ``nick`` is logged in as ``account``."""
-        pending = self._whois.get(self._fold(nick))
-        if pending is not None:
-            pending.account = account
+        self._whois.account(nick, account)
 
     def whois_registered(self, nick: str) -> None:
-        """307: ``nick`` is registered and identified (the account is the nick)."""
-        pending = self._whois.get(self._fold(nick))
-        if pending is not None:
-            pending.registered_nick = nick
+        """307: ``nick`` is registered and identified for."""
+        self._whois.identified(nick)
 
     def whois_end(self, nick: str) -> None:
-        """318 (end of WHOIS) or 401 (no such nick)."""
+        """318: the end of a WHOIS reply."""
+        answered = self._whois.end(nick)
         key = self._fold(nick)
-        pending = self._whois.pop(key, None)
-        if pending is None:
-            return
-        account = pending.account or pending.registered_nick
-        if key in self._channels:
-            self._known[key] = _Known(account, self._clock())
-        pending.done.set_result(account)
+        if answered is not None and key in self._channels:
+            pending, reply = answered
+            self._remember(key, reply.vouched, asked=pending.asked, follows=reply.account is not None)
 
     # The question.
 
@@ -213,16 +253,12 @@ class AccountTracker:
         if self._tags:  # the server stamped the account on the line itself
             account = next((tag["value"] for tag in tags if tag["key"] == "account"), None)
             return self._identity(nick, account or None)
-        arrived = self.epoch(nick) if epoch is None else epoch
-        known = self._valid(self._fold(nick))
-        if known is not None:
-            account = known.account
-        else:
-            try:
-                account = await self.lookup(nick)
-            except TimeoutError:
-                return Identity(self.realm, nick, None, "your services login could not be checked (WHOIS timed out)")
-        if self.epoch(nick) != arrived:
+        arrived = self.epoch() if epoch is None else epoch
+        try:
+            account = await self._account_after(nick, arrived)
+        except TimeoutError:
+            return Identity(self.realm, nick, None, WHOIS_TIMED_OUT)
+        if self._moved_since(self._fold(nick), arrived):
             return Identity(self.realm, nick, None, NICK_MOVED)
         return self._identity(nick, account)
 
@@ -231,26 +267,30 @@ class AccountTracker:
             return Identity(self.realm, nick, None, NOT_LOGGED_IN)
         return Identity(self.realm, nick, account)
 
-    def _valid(self, key: str) -> _Known | None:
+    async def _account_after(self, nick: str, arrived: int) -> str | None:
+        """The account of ``nick`` as the server saw it after ``arrived``:
+        from the table, or from a WHOIS asked after the line arrived."""
+        known = self._valid(self._fold(nick), arrived)
+        if known is not None:
+            return known.account
+        latest = self._whois.latest(nick)
+        pending = latest if latest is not None and latest.asked > arrived else self._ask(nick)
+        reply = await self._whois.wait(pending, self.whois_timeout)
+        return reply.vouched
+
+    def _valid(self, key: str, arrived: int) -> _Known | None:
         known = self._known.get(key)
         if known is None or key not in self._channels:
             return None
-        if not self._notify and self._clock() - known.stamp > self.ttl:
-            del self._known[key]
+        if self._notify:
+            return known  # the server tells every change
+        if known.asked <= arrived or self._clock() - known.stamp > self.ttl:
             return None
         return known
 
-    async def lookup(self, nick: str) -> str | None:
-        """Ask the server (WHOIS) which account ``nick`` is logged in to."""
-        key = self._fold(nick)
-        pending = self._whois.get(key)
-        if pending is None:
-            pending = self._whois[key] = _Whois()
-            self._ask_whois(nick)
-        try:
-            return await asyncio.wait_for(asyncio.shield(pending.done), self.whois_timeout)
-        except TimeoutError:
-            if self._whois.get(key) is pending:
-                del self._whois[key]
-            raise
+    def _ask(self, nick: str) -> PendingWhois:
+        return self._whois.ask(nick, self._next_epoch())
 
+    async def lookup(self, nick: str) -> WhoisReply:
+        """What ``nick`` is logged in to, from a WHOIS sent now (or one on its way)."""
+        return await self._whois.wait(self._whois.latest(nick) or self._ask(nick), self.whois_timeout)

@@ -101,7 +101,7 @@ class IrcLines:
             return
         tags = list(event.tags or [])
         arrived = _Arrival(nick, session.fold(str(source)), tags,
-                           session.tracker.epoch(nick),  # who "nick" is as the line arrives
+                           session.tracker.epoch(),  # who "nick" is as the line arrives
                            budget_key(source, tags, "account-tag" in session.cap.enabled))
         if not self._admitted(arrived):
             return

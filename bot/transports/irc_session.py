@@ -28,6 +28,7 @@ from bot.transports.irc_channels import ChannelKeeper
 from bot.transports.irc_identity import AccountTracker, fold
 from bot.transports.irc_lines import IrcLines
 from bot.transports.irc_outbox import Outbox
+from bot.transports.irc_whois import WhoisReply
 from bot.transports.metrics import ChatStats
 from bot.transports.session import BackgroundTasks, ConnectionClosed, Session
 from bot.transports.settings import IrcSettings
@@ -230,7 +231,7 @@ class IrcSession(Session):
     def _whois(self, nick: str) -> None:
         self.outbox.control(f"WHOIS {nick}")
 
-    async def _whois_self(self) -> str | None:
+    async def _whois_self(self) -> WhoisReply | None:
         try:
             return await self.tracker.lookup(self.nick)
         except TimeoutError:
@@ -365,6 +366,7 @@ class IrcSession(Session):
         self.tracker.whois_end(event.arguments[0])
 
     def _on_nosuchnick(self, event: Event) -> None:
+        # Not the end of a WHOIS: 318 follows even then (and a PRIVMSG to a
+        # nick that is gone gets a 401 too).
         if self.same(event.arguments[0], self.settings.nickserv):
             self.nickserv_missing = True
-        self.tracker.whois_end(event.arguments[0])

@@ -1,18 +1,19 @@
-"""Networks like OFTC (the reference team's #tor-project) have no SASL account
-tags: identity comes from WHOIS 307 ("is identified for this nick"). No real
-server here answers WHOIS with 307 alone, so this drives the account tracker
-with the exact replies such a server sends."""
+"""The identity tracker on its own, fed the replies an OFTC-like server sends
+(no account-tag, no account-notify: WHOIS 307 alone). The same path against
+the real ircd-hybrid + Anope pair is in test_hybrid_oftc.py; these cover what
+a real server cannot be made to do on cue (late replies, 20,000 visitors)."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from bot.transports.irc_identity import NOT_LOGGED_IN, AccountTracker
+from bot.transports.irc_identity import NICK_MOVED, NOT_LOGGED_IN, AccountTracker
 
 
-def oftc_like() -> tuple[AccountTracker, list[str]]:
+def oftc_like(**options: Any) -> tuple[AccountTracker, list[str]]:
     asked: list[str] = []
-    tracker = AccountTracker(asked.append, whois_timeout=0.2)
+    tracker = AccountTracker(asked.append, whois_timeout=0.2, **options)
     tracker.configure(caps=set(), casemapping="rfc1459")  # no account-tag, no account-notify
     tracker.names("#tor-project", ["@alice", "+bob", "mallory"])
     return tracker, asked
@@ -26,17 +27,33 @@ async def whois(tracker: AccountTracker, nick: str, *, identified: bool) -> None
     tracker.whois_end(nick)
 
 
-def test_307_verifies_the_nick_and_is_asked_once_while_cached():
+def test_307_verifies_the_nick_and_lines_sent_together_share_one_whois():
     async def scenario():
         tracker, asked = oftc_like()
-        identity, _ = await asyncio.gather(tracker.identify("alice"), whois(tracker, "alice", identified=True))
-        again = await tracker.identify("ALICE")  # same person under RFC 1459 case folding
-        return identity, again, asked
+        arrived = tracker.epoch()  # two lines from alice arrive before the bot asks
+        first, second, _ = await asyncio.gather(
+            tracker.identify("alice", epoch=arrived), tracker.identify("ALICE", epoch=arrived),
+            whois(tracker, "alice", identified=True))
+        return first, second, asked
 
-    identity, again, asked = asyncio.run(scenario())
-    assert identity.account == "alice" and identity.principal == "irc:alice"
-    assert again.account == "alice"
+    first, second, asked = asyncio.run(scenario())
+    assert first.account == "alice" and first.principal == "irc:alice"
+    assert second.account == "alice"  # the same person under RFC 1459 case folding
     assert asked == ["alice"]
+
+
+def test_without_account_notify_a_line_after_the_answer_is_asked_about_again():
+    """Nobody tells the bot of a logout: alice's next line needs a new WHOIS,
+    and after she logged out it shows no 307."""
+    async def scenario():
+        tracker, asked = oftc_like()
+        await asyncio.gather(tracker.identify("alice"), whois(tracker, "alice", identified=True))
+        after_logout, _ = await asyncio.gather(tracker.identify("alice"), whois(tracker, "alice", identified=False))
+        return after_logout, asked
+
+    after_logout, asked = asyncio.run(scenario())
+    assert after_logout.account is None and after_logout.unverified_reason == NOT_LOGGED_IN
+    assert asked == ["alice", "alice"]
 
 
 def test_a_look_alike_without_307_is_unverified():
@@ -75,21 +92,87 @@ def test_a_whois_that_never_ends_fails_closed():
     assert "could not be checked" in identity.unverified_reason
 
 
+def test_a_late_reply_to_a_whois_given_up_on_is_not_taken_for_the_next_one():
+    """The server lags: the first WHOIS times out, and its reply (alice was
+    identified then) comes in just before the reply to the second (she is
+    not any more). The second line must get the second reply."""
+    async def scenario():
+        tracker, asked = oftc_like()
+        timed_out = await tracker.identify("alice")
+        second = asyncio.ensure_future(tracker.identify("alice"))
+        await asyncio.sleep(0)
+        tracker.whois_registered("alice")  # the first WHOIS's reply, late
+        tracker.whois_end("alice")
+        tracker.whois_end("alice")  # the second's: no 307
+        return timed_out, await second, asked
+
+    timed_out, second, asked = asyncio.run(scenario())
+    assert "could not be checked" in timed_out.unverified_reason
+    assert second.account is None and second.unverified_reason == NOT_LOGGED_IN
+    assert asked == ["alice", "alice"]
+
+
 def test_a_line_waiting_while_its_nick_changes_hands_is_not_vouched_for():
     """mallory says "!reindex" as "x", leaves the nick, and alice (identified)
     takes "x" before the line is answered: the line must not run as alice."""
     async def scenario():
         tracker, _ = oftc_like()
         tracker.names("#tor-project", ["x"])
-        arrived = tracker.epoch("x")  # mallory's line arrives now
+        arrived = tracker.epoch()  # mallory's line arrives now
         tracker.renamed("x", "mallory")
         tracker.renamed("alice", "x")
         identity, _ = await asyncio.gather(tracker.identify("x", epoch=arrived),
                                            whois(tracker, "x", identified=True))
-        fresh, _ = await asyncio.gather(tracker.identify("x", epoch=tracker.epoch("x")),
+        fresh, _ = await asyncio.gather(tracker.identify("x", epoch=tracker.epoch()),
                                         whois(tracker, "x", identified=True))
         return identity, fresh
 
     identity, fresh = asyncio.run(scenario())
-    assert identity.account is None and "changed hands" in identity.unverified_reason
+    assert identity.account is None and identity.unverified_reason == NICK_MOVED
     assert fresh.account == "x"  # alice's own line, sent after the swap, is fine
+
+
+def test_20000_visitors_leave_a_bounded_tracker_that_still_fails_closed():
+    """A busy channel: 20,000 one-off visitors join, say something, and quit;
+    as many strangers write in private. The tracker keeps at most its
+    capacity, and a line that waited through all of that is not vouched for
+    even though what happened to its nick was forgotten."""
+    async def scenario():
+        tracker, asked = oftc_like(capacity=500)
+        waited = tracker.epoch()  # bob's line arrives, then a very slow command runs ahead of it
+        for number in range(20_000):
+            visitor = f"visitor{number}"
+            tracker.joined("#tor-project", visitor)
+            await asyncio.gather(tracker.identify(visitor), whois(tracker, visitor, identified=True))
+            tracker.quit(visitor)
+            stranger = f"stranger{number}"
+            await asyncio.gather(tracker.identify(stranger), whois(tracker, stranger, identified=False))
+        tracker.quit("bob")  # bob leaves, someone identified takes the nick back: all forgotten
+        for number in range(600):
+            tracker.quit(f"other{number}")
+        tracker.names("#tor-project", ["bob"])
+        stale, _ = await asyncio.gather(tracker.identify("bob", epoch=waited), whois(tracker, "bob", identified=True))
+        alice, _ = await asyncio.gather(tracker.identify("alice"), whois(tracker, "alice", identified=True))
+        return tracker, stale, alice, len(asked)
+
+    tracker, stale, alice, asked = asyncio.run(scenario())
+    assert tracker.remembered <= 3 * 500
+    assert stale.account is None and stale.unverified_reason == NICK_MOVED
+    assert alice.account == "alice"
+    assert asked == 40_002
+
+
+def test_answers_without_account_notify_expire():
+    now = [0.0]
+
+    async def scenario():
+        tracker, _ = oftc_like(ttl=60.0, clock=lambda: now[0])
+        for nick in ("alice", "bob", "mallory"):
+            await asyncio.gather(tracker.identify(nick), whois(tracker, nick, identified=True))
+        before = tracker.remembered
+        now[0] = 61.0
+        await asyncio.gather(tracker.identify("alice"), whois(tracker, "alice", identified=True))
+        return before, tracker.remembered
+
+    before, after = asyncio.run(scenario())
+    assert (before, after) == (3, 1)
