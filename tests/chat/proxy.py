@@ -36,14 +36,18 @@ class FreezableRelay:
                 ident = self._next_id
                 self._next_id += 1
                 self._connections.append((ident, client, server))
-            threading.Thread(target=self._pump, args=(ident, client, server), daemon=True).start()
-            threading.Thread(target=self._pump, args=(ident, server, client), daemon=True).start()
+            threading.Thread(target=self._pump, args=(ident, client, server, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(ident, server, client, True), daemon=True).start()
 
-    def _pump(self, ident: int, source: socket.socket, target: socket.socket) -> None:
+    def _passed(self, ident: int, data: bytes, from_server: bool) -> bytes:
+        """What of ``data`` goes on (subclasses drop lines)."""
+        return data
+
+    def _pump(self, ident: int, source: socket.socket, target: socket.socket, from_server: bool) -> None:
         try:
             while data := source.recv(65536):
                 if ident not in self._frozen:
-                    target.sendall(data)
+                    target.sendall(self._passed(ident, data, from_server))
         except OSError:
             pass
         if ident in self._frozen:
