@@ -25,7 +25,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from bot.app import Application  # noqa: E402
 from bot.config import SHIPPED_RUNBOOKS, BotSettings, Config, KnowledgeSettings  # noqa: E402
 from bot.configreader import Table  # noqa: E402
+from bot.core.access import AccessPolicy  # noqa: E402
 from bot.knowledge.base import KnowledgeBase  # noqa: E402
 from bot.transports.irc import IrcTransport  # noqa: E402
 from bot.transports.settings import parse_irc  # noqa: E402
@@ -59,67 +62,93 @@ def echo(person: IrcPerson, stop: threading.Event) -> None:
         person.say(line.nick, line.text)
 
 
+def echo_round_trip(person: IrcPerson, n: int) -> float:
+    """Seconds for line ``n`` from ``person`` to the echo client and back: the floor."""
+    person.forget()
+    start = time.perf_counter()
+    person.say("echo", f"ping {n}")
+    person.expect(lambda l: l.nick == "echo" and l.text == f"ping {n}", 5, "the echo")
+    return time.perf_counter() - start
+
+
+def start_bot(loop: Loop, port: int, certs: Certs, folder: Path, password: str,
+              access: AccessPolicy | None = None) -> RunningBot:
+    """The bot, in ``loop``, on the server's TLS ``port`` in ``#bench``, with a fresh index."""
+    (folder / "password").write_text(password)
+    table = Table({"server": "127.0.0.1", "port": port, "ca_file": str(certs.ca),
+                   "password_file": str(folder / "password"), "channels": ["#bench"],
+                   "flood": {"burst": 10, "rate": 40.0, "user_burst": 1000, "user_rate": 100.0}},
+                  "irc.bench", folder / "config.toml")
+    knowledge = KnowledgeBase(SHIPPED_RUNBOOKS, folder / "index")
+    knowledge.refresh()
+    config = Config(bot=BotSettings(), knowledge=KnowledgeSettings(index=folder / "index", reload_seconds=0),
+                    access=access or AccessPolicy())
+    app = Application(config, knowledge)
+    return RunningBot(loop, IrcTransport(parse_irc("bench", table, "gntbot"), "gntbot"), app.dispatcher)
+
+
 def quiet(person: IrcPerson, seconds: float) -> None:
     """Wait until nothing has come for ``seconds``."""
     while person.collect(lambda l: True, seconds):
         pass
 
 
-def measure(rounds: int, folder: Path) -> dict[str, list[float]]:
-    for sub in ("certs", "ircd"):
-        (folder / sub).mkdir()
-    certs = Certs.make(folder / "certs")
-    server = InspircdAnope(folder / "ircd", certs, ACCOUNTS)
+def round_trips(server: Any, certs: Certs, rounds: int, folder: Path, ask: Callable[[IrcPerson, int], None],
+                alice: Callable[[int], IrcPerson], *, settle: float, access: AccessPolicy | None = None,
+                prepare: Callable[[IrcPerson], None] = lambda person: None) -> dict[str, list[float]]:
+    """Start ``server`` and the bot; then, ``rounds`` times, the echo round trip
+    (the floor) and the time ``ask(alice, n)`` takes, with a pause of ``settle``
+    seconds of quiet after each. ``alice(port)`` connects her, ``prepare``
+    readies her once she is registered."""
     loop = Loop()
     people: list[IrcPerson] = []
     stop = threading.Event()
     bot = None
     try:
         server.start()
-        (folder / "password").write_text(ACCOUNTS["gntbot"])
-        table = Table({"server": "127.0.0.1", "port": server.tls_port, "ca_file": str(certs.ca),
-                       "password_file": str(folder / "password"), "channels": ["#bench"],
-                       "flood": {"burst": 10, "rate": 40.0, "user_burst": 1000, "user_rate": 100.0}},
-                      "irc.bench", folder / "config.toml")
-        knowledge = KnowledgeBase(SHIPPED_RUNBOOKS, folder / "index")
-        knowledge.refresh()
-        config = Config(bot=BotSettings(), knowledge=KnowledgeSettings(index=folder / "index", reload_seconds=0))
-        app = Application(config, knowledge)
-        bot = RunningBot(loop, IrcTransport(parse_irc("bench", table, "gntbot"), "gntbot"), app.dispatcher)
-
-        alice, echoer = IrcPerson(server.port, "alice", "alice", ACCOUNTS["alice"]), IrcPerson(server.port, "echo")
-        people += [alice, echoer]
-        connect_all(alice, echoer)
-        alice.join("#bench")
-        alice.expect(lambda l: (l.command == "JOIN" and l.nick == "gntbot")
-                     or (l.command == "353" and "@gntbot" in l.text.split()), 15, "the bot in #bench")
+        bot = start_bot(loop, server.tls_port, certs, folder, ACCOUNTS["gntbot"], access)
+        person, echoer = alice(server.port), IrcPerson(server.port, "echo")
+        people += [person, echoer]
+        connect_all(person, echoer)
+        prepare(person)
+        person.join("#bench")
+        person.expect(lambda l: (l.command == "JOIN" and l.nick == "gntbot")
+                      or (l.command == "353" and "gntbot" in l.text.replace("@", "").split()), 30, "the bot in #bench")
         threading.Thread(target=echo, args=(echoer, stop), daemon=True).start()
-
-        questions = [json.loads(line)["q"] for line in QUESTIONS.read_text().splitlines() if line.strip()]
         floor, answer = [], []
         for n in range(rounds):
-            alice.forget()
+            floor.append(echo_round_trip(person, n))
+            person.forget()
             start = time.perf_counter()
-            alice.say("echo", f"ping {n}")
-            alice.expect(lambda l, n=n: l.nick == "echo" and l.text == f"ping {n}", 5, "the echo")
-            floor.append(time.perf_counter() - start)
-
-            question = questions[n % len(questions)].removeprefix("gntbot: ")
-            alice.forget()
-            start = time.perf_counter()
-            alice.say("#bench", f"gntbot: {question}")
-            alice.expect(lambda l: l.nick == "gntbot" and l.text.startswith("alice: "), 10, "the answer")
+            ask(person, n)
             answer.append(time.perf_counter() - start)
-            quiet(alice, 0.15)  # the rest of the answer, and time for the bucket to refill
+            quiet(person, settle)  # the rest of the answer, and time for the bucket to refill
         return {"floor": floor, "answer": answer}
     finally:
         stop.set()
         if bot is not None:
             bot.stop()
-        for person in people:
-            person.close()
+        for someone in people:
+            someone.close()
         server.stop()
         loop.close()
+
+
+def measure(rounds: int, folder: Path) -> dict[str, list[float]]:
+    for sub in ("certs", "ircd"):
+        (folder / sub).mkdir()
+    certs = Certs.make(folder / "certs")
+    questions = [json.loads(line)["q"] for line in QUESTIONS.read_text().splitlines() if line.strip()]
+
+    def ask(alice: IrcPerson, n: int) -> None:
+        alice.say("#bench", f"gntbot: {questions[n % len(questions)].removeprefix('gntbot: ')}")
+        alice.expect(lambda l: l.nick == "gntbot" and l.text.startswith("alice: "), 10, "the answer")
+
+    def alice(port: int) -> IrcPerson:
+        return IrcPerson(port, "alice", "alice", ACCOUNTS["alice"])
+
+    return round_trips(InspircdAnope(folder / "ircd", certs, ACCOUNTS), certs, rounds, folder, ask, alice,
+                       settle=0.15)
 
 
 def main() -> None:
