@@ -129,7 +129,7 @@ def main() -> int:
     client.session.mount("https://", replay)
     registry = Registry()
     ClusterCommands(Clusters([Cluster(settings, client)]), "!").register(registry)
-    dispatcher = Dispatcher(registry, AccessPolicy(), Pager(5))
+    dispatcher = Dispatcher(registry, AccessPolicy.of((), rooms=[("irc", "#bench")]), Pager(5))  # a team room reads
     sender = Identity("irc", "bench", account="bench")
 
     print(f"synthetic cluster: {NODES} nodes, {INSTANCES} instances; bodies: "
