@@ -46,6 +46,11 @@ class RapiServerError(RapiError):
     """5xx: the RAPI daemon or the master daemons behind it failed."""
 
 
+class RapiBadAnswer(RapiError):
+    """An answer the bot cannot use: not JSON, too big, a redirect, or a field
+    missing or of the wrong kind (another Ganeti version, a proxy, a bug)."""
+
+
 class InvalidName(GntbotError):
     """A name from chat that cannot be a Ganeti name; it never reaches a URL."""
 

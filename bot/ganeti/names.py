@@ -17,9 +17,14 @@ _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}")
 _JOB_ID = re.compile(r"[0-9]{1,12}")
 
 
+def is_name(text: str) -> bool:
+    """Whether ``text`` can be a Ganeti instance, node or group name (and so a URL segment)."""
+    return _NAME.fullmatch(text) is not None and ".." not in text
+
+
 def checked_name(text: str, kind: str = "name") -> str:
     """``text`` if it can be a Ganeti instance, node or group name, else `InvalidName`."""
-    if not _NAME.fullmatch(text) or ".." in text:
+    if not is_name(text):
         shown = text if len(text) <= 40 else text[:40] + "…"
         raise InvalidName(f"{shown!r} is not a valid {kind} (letters, digits, '.', '-', '_')")
     return text

@@ -11,6 +11,7 @@ import hashlib
 import ssl
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import trustme
 
@@ -19,6 +20,7 @@ from bot.config import BotSettings, Config
 from bot.core.access import AccessPolicy
 from bot.core.message import Identity, Message
 from bot.ganeti.settings import ClusterSettings, Credentials
+from bot.knowledge.base import KnowledgeBase
 from fakerapi import FakeRapi
 
 READER = Credentials("reader", "reader-secret")
@@ -44,7 +46,7 @@ def make_tls(directory: Path) -> Tls:
     return Tls(ca_file, cert_file, key_file, hashlib.sha256(der).hexdigest())
 
 
-def pinned(server: FakeRapi, tls: Tls, name: str = "gnt-fsn", **changes: object) -> ClusterSettings:
+def pinned(server: FakeRapi, tls: Tls, name: str = "gnt-fsn", **changes: Any) -> ClusterSettings:
     """Settings for ``server``, trusting ``tls``'s certificate by its fingerprint."""
     settings = ClusterSettings(name, server.url, READER, fingerprint=tls.fingerprint, timeout=3, retries=0)
     return replace(settings, **changes)
@@ -53,15 +55,20 @@ def pinned(server: FakeRapi, tls: Tls, name: str = "gnt-fsn", **changes: object)
 class Chat:
     """Says lines to a real Application and returns what it answers."""
 
-    def __init__(self, *clusters: ClusterSettings, page_lines: int = 50) -> None:
+    def __init__(self, *clusters: ClusterSettings, page_lines: int = 50,
+                 knowledge: KnowledgeBase | None = None) -> None:
         config = replace(Config.default(), bot=BotSettings(page_lines=page_lines), clusters=clusters,
                          access=AccessPolicy.of((), rooms=[("irc", "#ganeti")]))  # the team's channel reads
-        self.app = Application(config)
+        self.app = Application(config, knowledge)
         self.sender = Identity("irc", "alice", account="alice")
 
     def say(self, text: str) -> list[str]:
+        return asyncio.run(self.hear(text))
+
+    async def hear(self, text: str) -> list[str]:
+        """`say`, for tests that send several lines at once on one event loop."""
         message = Message(text, self.sender, room="#ganeti")
-        return list(asyncio.run(self.app.dispatcher.handle(message)).lines)
+        return list((await self.app.dispatcher.handle(message)).lines)
 
     def text(self, line: str) -> str:
         return "\n".join(self.say(line))

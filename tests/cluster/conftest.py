@@ -1,7 +1,8 @@
 """Fixtures for the cluster tests: certificates, the fake RAPI, the real lab.
 
 - ``tls`` / ``other_tls``: two independent CAs with a certificate for 127.0.0.1.
-- ``fake_rapi``: `fakerapi.FakeRapi` replaying the recorded lab answers.
+- ``fake_rapi``: `fakerapi.FakeRapi` replaying the recorded lab answers;
+  ``healthy``: another one, for a second cluster that keeps working.
 - ``lab`` and ``lab_settings`` (in ``tests/conftest.py``, shared with the chat
   tests): the real 3-node Ganeti cluster of ``lab/``, once per session.
 """
@@ -28,6 +29,13 @@ def other_tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
 
 @pytest.fixture
 def fake_rapi(tls: Tls) -> Iterator[FakeRapi]:
+    server = FakeRapi(tls.cert_file, tls.key_file, recorded()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def healthy(tls: Tls) -> Iterator[FakeRapi]:
     server = FakeRapi(tls.cert_file, tls.key_file, recorded()).start()
     yield server
     server.stop()

@@ -4,7 +4,9 @@ It replays the answers recorded from the lab (``fixtures/index.tsv`` maps each
 request path, exactly as the bot sent it, to the body Ganeti returned), checks
 Basic credentials like ``ganeti-rapi --require-authentication``, and records
 every request it gets so tests can count them and look at their parameters.
-Faults: a delay before answering, any status code, a different certificate.
+Faults: a delay before answering, or no answer until the test opens a gate;
+any status code and headers; a body of any size, with or without a
+Content-Length; a different certificate.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ class Answer:
     status: int
     body: bytes
     delay: float = 0.0
+    gate: threading.Event | None = None  # answer only once the test sets it
+    headers: tuple[tuple[str, str], ...] = ()
+    repeat: int = 1  # the body is sent this many times over (big bodies without building them)
+    pause: float = 0.0  # seconds between two of those
+    length: bool = True  # send a Content-Length; without one the body ends when the connection closes
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,11 @@ class FakeRapi:
             del self.answers[recorded_path]
         self.answers[path] = list(answers)
 
+    def answer_for(self, path: str) -> Answer:
+        """The (first) answer ``path`` gets now, whatever the query: e.g. to send it slower."""
+        found = next(answer for key, answer in self.answers.items() if urlsplit(key).path == path)
+        return found[0] if isinstance(found, list) else found
+
     def requests_for(self, path: str) -> list[Seen]:
         with self._lock:
             return [seen for seen in self.seen if seen.path == path]
@@ -118,13 +130,24 @@ class FakeRapi:
             answer = self._next(handler.path) or self._next(parts.path) or not_found
         if answer.delay:
             time.sleep(answer.delay)
+        if answer.gate is not None:
+            answer.gate.wait(timeout=60)
         handler.send_response(answer.status)
         handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(answer.body)))
+        if answer.length:
+            handler.send_header("Content-Length", str(len(answer.body) * answer.repeat))
+        for name, value in answer.headers:
+            handler.send_header(name, value)
         handler.send_header("Connection", "close")  # as RAPI does: no keep-alive
         handler.end_headers()
-        handler.wfile.write(answer.body)
-
+        try:
+            for number in range(answer.repeat):
+                if number and answer.pause:
+                    handler.wfile.flush()
+                    time.sleep(answer.pause)
+                handler.wfile.write(answer.body)
+        except OSError:
+            pass  # the client stopped reading (as it should, past its limit)
 
     def _next(self, path: str) -> Answer | None:
         with self._lock:

@@ -26,6 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import requests
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # run as a script from anywhere
 
@@ -142,22 +144,20 @@ class Lab:
 
 def record(lab: Lab, out: Path = FIXTURES) -> None:
     """Save the answers to the requests the bot makes, as the unit tests' fixtures."""
-    def client(user: tuple[str, str]) -> RapiClient:
+    def client(user: tuple[str, str]) -> _Recorder:
         digest = lab.fingerprint().split(":", 1)[1].replace(":", "").lower()
-        return RapiClient(ClusterSettings("lab", lab.url, Credentials(*user), fingerprint=digest, retries=0))
+        return _Recorder(ClusterSettings("lab", lab.url, Credentials(*user), fingerprint=digest, retries=0))
 
     reader = client(READER)
     index: list[str] = ["file\tuser\tpath\tstatus"]
-    last: dict[str, Any] = {}
-    reader.session.hooks["response"].append(lambda response, **_: last.update(response=response))
 
-    def save(name: str, call: Callable[[RapiClient], Any], rapi: RapiClient = reader) -> Any:
+    def save(name: str, call: Callable[[RapiClient], Any], rapi: _Recorder = reader) -> Any:
         try:
             value = call(rapi)
         except RapiError:
             value = None
-        response = last["response"]
-        (out / name).write_bytes(response.content)
+        response, body = rapi.last
+        (out / name).write_bytes(body)
         index.append(f"{name}\t{rapi.settings.read.user}\t{response.request.path_url}\t{response.status_code}")
         return value
 
@@ -181,7 +181,6 @@ def record(lab: Lab, out: Path = FIXTURES) -> None:
     save("error-404-instance.json", lambda c: c.instance("nope" + DOMAIN))
     save("error-403-job-wait.json", lambda c: c.get("/2/jobs/1/wait"))
     wrong = client((READER[0], "wrong-password"))
-    wrong.session.hooks["response"].append(lambda response, **_: last.update(response=response))
     save("error-401.json", lambda c: c.info(), rapi=wrong)
 
     lab.stop_noded("node3")
@@ -193,6 +192,17 @@ def record(lab: Lab, out: Path = FIXTURES) -> None:
     finally:
         lab.start_noded("node3")
     (out / "index.tsv").write_text("\n".join(index) + "\n")
+
+
+class _Recorder(RapiClient):
+    """A client that keeps the last response and the body it read, to save them."""
+
+    last: tuple[requests.Response, bytes]
+
+    def _body(self, response: requests.Response, what: str) -> bytes:
+        body = super()._body(response, what)
+        self.last = (response, body)
+        return body
 
 
 def _wait_for_jobs(client: RapiClient, job_ids: tuple[int, ...], timeout: float = 30) -> None:

@@ -154,13 +154,13 @@ def test_capacity_and_movable_answer_the_runbook_questions(chat, fake_rapi):
 
 
 def test_capacity_reports_a_shortfall_in_the_words_of_gnt_cluster_verify(fake_rapi, tls):
-    body = json.loads(fake_rapi.answers[next(p for p in fake_rapi.answers if p.startswith(INSTANCES))].body)
+    body = json.loads(fake_rapi.answer_for(INSTANCES).body)
     names = [field["name"] for field in body["fields"]]
     for row in body["data"][:2]:  # inst1 and inst2, on node1: DRBD with node2 as secondary
         row[names.index("disk_template")] = [0, "drbd"]
         row[names.index("snodes")] = [0, ["node2.ganeti.test"]]
     fake_rapi.answer(INSTANCES, Answer(200, json.dumps(body).encode()))
-    nodes = json.loads(fake_rapi.answers[next(p for p in fake_rapi.answers if p.startswith(NODES))].body)
+    nodes = json.loads(fake_rapi.answer_for(NODES).body)
     nodes["data"][1][[f["name"] for f in nodes["fields"]].index("mfree")] = [0, 1024]
     fake_rapi.answer(NODES, Answer(200, json.dumps(nodes).encode()))
     lines = Chat(pinned(fake_rapi, tls)).say("!capacity")

@@ -96,18 +96,18 @@ def test_a_self_signed_ganeti_certificate_cannot_be_trusted_through_ca_file(lab,
     certificate.write_text(lab.certificate_pem())
     settings = replace(lab_settings, fingerprint=None, ca_file=certificate)
     assert Chat(settings).say("!cluster") == [
-        f"lab: TLS verification of 127.0.0.1:{lab.port} failed (IP address mismatch, certificate is not valid for "
-        "'127.0.0.1'), so nothing was sent. Ganeti's self-signed rapi.pem names no host: pin its fingerprint "
-        "instead of ca_file."]
+        "lab: TLS verification of its RAPI failed (the certificate is not valid for the host in url), so nothing "
+        "was sent. Ganeti's self-signed rapi.pem names no host: pin its fingerprint instead of ca_file."]
 
 
 def test_credentials_are_checked_by_the_real_rapi(lab_settings):
     wrong = Chat(replace(lab_settings, read=Credentials("reader", "wrong")))
     assert wrong.say("!nodes") == [
-        "lab: RAPI refused the credentials of user 'reader' (401): check read_user and its password file or variable"]
+        "lab: RAPI refused the bot's credentials (401): check read_user and its password in [clusters.lab] "
+        "against the RAPI users file on the master"]
     guest = Chat(replace(lab_settings, read=Credentials("guest", "guest-secret")))
     assert guest.say("!nodes") == [
-        "lab: user 'guest' lacks the right for this (403): "
+        "lab: the bot's RAPI user lacks the right for this (403): "
         "give it the 'read' option in the RAPI users file on the master"]
 
 

@@ -76,9 +76,8 @@ def test_instance_detail_stands_without_the_info_job(fake_rapi, tls):
 
 
 def test_commands_arriving_together_share_one_listing_request(fake_rapi, tls):
-    (key,) = [key for key in fake_rapi.answers if key.startswith("/2/query/instance")]
-    slow = fake_rapi.answers[key]
-    fake_rapi.answer("/2/query/instance", Answer(slow.status, slow.body, delay=0.3))
+    slow = fake_rapi.answer_for(INSTANCES)
+    fake_rapi.answer(INSTANCES, Answer(slow.status, slow.body, delay=0.3))
     cluster = Cluster(pinned(fake_rapi, tls))
     with ThreadPoolExecutor(4) as pool:
         listings = list(pool.map(lambda _: cluster.instances(), range(4)))
