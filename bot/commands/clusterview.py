@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from bot.ganeti.capacity import MovableReport, RedundancyReport
-from bot.ganeti.model import ClusterInfo, Group, Instance, InstanceDetail, Job, JobDetail, Node, NodeDetail
+from bot.ganeti.details import InstanceDetail, NodeDetail
+from bot.ganeti.model import ClusterInfo, Group, Instance, Job, JobDetail, Node
 from bot.ganeti.names import common_domain, strip_domain
 
 MAX_LINE = 400
@@ -136,8 +137,8 @@ def instance_detail(cluster: str, detail: InstanceDetail) -> list[str]:
     instance = detail.instance
     secondaries = ", ".join(instance.snodes) if instance.snodes else "no secondary"
     group = f" (group {detail.group})" if detail.group else ""
-    lines = [f"{instance.name} @{cluster}: {instance.status}, admin state {instance.admin_state}; "
-             f"primary {instance.pnode}{group}, {secondaries}; OS {detail.os}"]
+    lines = [(f"{instance.name} @{cluster}: {instance.status}, admin state {instance.admin_state}; "
+             f"primary {instance.pnode}{group}, {secondaries}; OS {detail.os}")]
     if instance.status in STATUS_MEANING:
         lines.append(f"WARNING: {instance.status}: {meaning(instance.status, instance.pnode)}.")
     lines.append(f"{instance.vcpus or '?'} vcpus, memory {mib(instance.maxmem)} (min {mib(instance.minmem)}), "
@@ -217,9 +218,9 @@ def cluster_summary(cluster: str, info: ClusterInfo, nodes: Sequence[Node], inst
                   if note]
     states = Counter(instance.status for instance in instances)
     return [
-        f"{cluster}: {info.name}, master {info.master}, Ganeti {info.version}; "
+        (f"{cluster}: {info.name}, master {info.master}, Ganeti {info.version}; "
         f"hypervisors {', '.join(info.hypervisors)}; disk templates {', '.join(info.disk_templates)}; "
-        f"allocator {info.iallocator or 'none'}",
+        f"allocator {info.iallocator or 'none'}"),
         f"{len(nodes)} nodes" + (f" ({', '.join(node_notes)})" if node_notes else "")
         + f", {len(instances)} instances ({', '.join(f'{n} {s}' for s, n in states.most_common()) or 'none'})",
     ]
@@ -276,8 +277,8 @@ def redundancy(cluster: str, report: RedundancyReport) -> list[str]:
     caveat = (f" {', '.join(unknown)} did not answer, so {they} not checked (and any instance "
               f"{it} as secondary has no failover target)." if unknown else "")
     if report.mirrored == 0:
-        return [f"{cluster}: no instance has a secondary node (no DRBD), so there is no N+1 failover "
-                f"memory to check.{caveat}"]
+        return [(f"{cluster}: no instance has a secondary node (no DRBD), so there is no N+1 failover "
+                f"memory to check.{caveat}")]
     shortfalls = report.shortfalls
     if not shortfalls:
         head = f"{cluster}: N+1 OK: every node can take the instances of any one failed peer{short.note()}.{caveat}"
@@ -302,8 +303,8 @@ def movable(cluster: str, report: MovableReport) -> list[str]:
     if not report.moves:
         return [f"{cluster}: {node} is primary of no instance."]
     possible = report.possible
-    lines = [f"{cluster}: {len(possible)} of {len(report.moves)} instances could leave {node}, "
-             f"freeing {mib(report.frees)}{short.note()}"]
+    lines = [(f"{cluster}: {len(possible)} of {len(report.moves)} instances could leave {node}, "
+             f"freeing {mib(report.frees)}{short.note()}")]
     for move in report.moves:
         instance = move.instance
         memory = mib(move.frees) if instance.running else "0M (not running)"

@@ -4,6 +4,9 @@ Listings (instances, nodes, groups, names, cluster info) are kept for
 ``cache_seconds`` so that a burst of commands in the channel costs one round
 of requests. Single items and jobs are always fetched: a job's status is
 exactly what someone asks for when they ask again.
+
+Every answer is checked as it is read; one the models cannot read is the
+cluster's `RapiBadAnswer`.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from bot.ganeti import model
+from bot.ganeti.details import InstanceDetail, NodeDetail
 from bot.ganeti.errors import RapiError
-from bot.ganeti.model import ClusterInfo, Group, Instance, InstanceDetail, Job, JobDetail, Node, NodeDetail
+from bot.ganeti.model import ClusterInfo, Group, Instance, Job, JobDetail, Node
 from bot.ganeti.rapi import RapiClient
 from bot.ganeti.settings import ClusterSettings
+from bot.ganeti.shapes import answer_of, each
 
 T = TypeVar("T")
 JOB_POLL_SECONDS = 0.25
@@ -39,43 +44,50 @@ class Cluster:
     # -- cached listings ---------------------------------------------------
 
     def info(self) -> ClusterInfo:
-        return self._cached("info", lambda: ClusterInfo.from_rapi(self.client.info()))
+        return self._cached("info", "the cluster information", lambda: ClusterInfo.from_rapi(self.client.info()))
 
     def instances(self) -> tuple[Instance, ...]:
-        return self._cached("instances", lambda: tuple(
-            Instance.from_row(row) for row in self.client.query("instance", model.INSTANCE_FIELDS)))
+        return self._cached("instances", "the instance listing", lambda: each(
+            self.client.query("instance", model.INSTANCE_FIELDS), Instance.from_row, "instance"))
 
     def nodes(self) -> tuple[Node, ...]:
-        return self._cached("nodes", lambda: tuple(
-            Node.from_row(row) for row in self.client.query("node", model.NODE_FIELDS)))
+        return self._cached("nodes", "the node listing", lambda: each(
+            self.client.query("node", model.NODE_FIELDS), Node.from_row, "node"))
 
     def groups(self) -> tuple[Group, ...]:
-        return self._cached("groups", lambda: tuple(
-            Group.from_row(row) for row in self.client.query("group", model.GROUP_FIELDS)))
+        return self._cached("groups", "the group listing", lambda: each(
+            self.client.query("group", model.GROUP_FIELDS), Group.from_row, "group"))
 
     def instance_names(self) -> tuple[str, ...]:
-        return self._cached("instance names", lambda: tuple(self.client.names("instances")))
+        return self._cached("instance names", "the list of instances", lambda: tuple(self.client.names("instances")))
 
     def node_names(self) -> tuple[str, ...]:
-        return self._cached("node names", lambda: tuple(self.client.names("nodes")))
+        return self._cached("node names", "the list of nodes", lambda: tuple(self.client.names("nodes")))
 
     # -- always fresh ------------------------------------------------------
 
     def instance(self, name: str) -> InstanceDetail:
         """``gnt-instance info`` essentials; disk locations need a short query job."""
         data = self.client.instance(name)
-        return InstanceDetail.from_rapi(data, self._query_data(name))
+        query_data = self._query_data(name)
+        with answer_of(self.name, f"instance {name}"):
+            return InstanceDetail.from_rapi(data, query_data)
 
     def node(self, name: str) -> NodeDetail:
         data = self.client.node(name)
-        return NodeDetail.from_rapi(data, {group.uuid: group.name for group in self.groups()})
+        groups = {group.uuid: group.name for group in self.groups()}
+        with answer_of(self.name, f"node {name}"):
+            return NodeDetail.from_rapi(data, groups)
 
     def jobs(self) -> tuple[Job, ...]:
         rows = self.client.query("job", model.JOB_FIELDS)
-        return tuple(sorted((Job.from_row(row) for row in rows), key=lambda job: job.id))
+        with answer_of(self.name, "the job listing"):
+            return tuple(sorted(each(rows, Job.from_row, "job"), key=lambda job: job.id))
 
     def job(self, job_id: int) -> JobDetail:
-        return JobDetail.from_rapi(self.client.job(job_id))
+        data = self.client.job(job_id)
+        with answer_of(self.name, f"job {job_id}"):
+            return JobDetail.from_rapi(data)
 
     def _query_data(self, name: str) -> dict[str, Any] | None:
         """The info job's view of ``name``, or None if it failed or took too long.
@@ -88,21 +100,21 @@ class Cluster:
             job_id = self.client.submit_instance_query(name)
             while True:
                 job = self.client.job(job_id)
-                if job.get("status") in model.JOB_FINISHED or self._clock() >= deadline:
+                if _status(job) in model.JOB_FINISHED or self._clock() >= deadline:
                     break
                 time.sleep(JOB_POLL_SECONDS)
         except RapiError:
             return None
-        if job.get("status") != "success":
+        results = job.get("opresult")
+        if _status(job) != "success" or not isinstance(results, list) or not results:
             return None
-        results = job.get("opresult") or [{}]
         found = results[0].get(name) if isinstance(results[0], dict) else None
         return found if isinstance(found, dict) else None
 
-    def _cached(self, key: str, load: Callable[[], T]) -> T:
-        """``key``'s listing, loaded at most once at a time: commands arriving
-        together while it loads wait for that one request instead of each
-        sending their own."""
+    def _cached(self, key: str, what: str, load: Callable[[], T]) -> T:
+        """``key``'s listing (which reads ``what``), loaded at most once at a
+        time: commands arriving together while it loads wait for that one
+        request instead of each sending their own."""
         with self._lock:
             loading = self._loading.setdefault(key, threading.Lock())
         with loading:
@@ -111,6 +123,12 @@ class Cluster:
             self.client.meter.cache(hit)
             if entry is not None and hit:
                 return entry[1]
-            value = load()
+            with answer_of(self.name, what):
+                value = load()
             self._cache[key] = (self._clock(), value)
             return value
+
+
+def _status(job: dict[str, Any]) -> str | None:
+    status = job.get("status")
+    return status if isinstance(status, str) else None

@@ -4,15 +4,32 @@ Listings come from ``/2/query/RESOURCE?fields=...`` with the ``*_FIELDS`` below
 (one request, only what the bot shows); single items from ``/2/instances/X``
 and ``/2/nodes/X``. Live values a node could not provide (its node daemon is
 down, it is offline) are None, never 0: "no data" must not read as "empty".
+
+Every value is checked as it is read (`bot.ganeti.shapes`): a model either
+holds what its fields say or is not built, and `shapes.Malformed` says why.
 """
 
 from __future__ import annotations
 
-import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from bot.ganeti.shapes import (
+    Malformed,
+    flag,
+    integer,
+    items,
+    job_id,
+    kind,
+    mapping,
+    name,
+    shown,
+    text,
+    texts,
+    timestamp,
+)
 
 INSTANCE_FIELDS = (
     "name", "pnode", "snodes", "status", "admin_state", "be/vcpus", "be/maxmem", "be/minmem",
@@ -58,10 +75,12 @@ class Instance:
     def from_row(cls, row: Row) -> Instance:
         get = row.get  # thousands of rows per listing: keep this lean
         return cls(
-            row["name"], get("pnode") or "", tuple(get("snodes") or ()), get("status") or "unknown",
-            _admin_state(get("admin_state")), get("be/vcpus"), get("be/maxmem"), get("be/minmem"),
-            bool(get("be/auto_balance")), get("oper_ram"), get("disk_usage"), get("disk_template") or "unknown",
-            tuple(get("tags") or ()),
+            name(get("name"), "name"), text(get("pnode"), "pnode") or "", texts(get("snodes"), "snodes"),
+            text(get("status"), "status") or "unknown", _admin_state(get("admin_state")),
+            integer(get("be/vcpus"), "be/vcpus"), integer(get("be/maxmem"), "be/maxmem"),
+            integer(get("be/minmem"), "be/minmem"), bool(flag(get("be/auto_balance"), "be/auto_balance")),
+            integer(get("oper_ram"), "oper_ram"), integer(get("disk_usage"), "disk_usage"),
+            text(get("disk_template"), "disk_template") or "unknown", texts(get("tags"), "tags"),
         )
 
     @property
@@ -99,23 +118,25 @@ class Node:
 
     @classmethod
     def from_row(cls, row: Row) -> Node:
+        get = row.get
+        role = text(get("role"), "role") or ""
         return cls(
-            name=row["name"],
-            role=ROLES.get(row.get("role") or "", row.get("role") or "unknown"),
-            offline=bool(row.get("offline")),
-            drained=bool(row.get("drained")),
-            vm_capable=row.get("vm_capable") is not False,
-            group=row.get("group") or "",
-            group_uuid=row.get("group.uuid") or "",
-            mtotal=row.get("mtotal"),
-            mnode=row.get("mnode"),
-            mfree=row.get("mfree"),
-            dtotal=row.get("dtotal"),
-            dfree=row.get("dfree"),
-            ctotal=row.get("ctotal"),
-            pinst_cnt=row.get("pinst_cnt") or 0,
-            sinst_cnt=row.get("sinst_cnt") or 0,
-            tags=tuple(row.get("tags") or ()),
+            name=name(get("name"), "name"),
+            role=ROLES.get(role, role or "unknown"),
+            offline=bool(flag(get("offline"), "offline")),
+            drained=bool(flag(get("drained"), "drained")),
+            vm_capable=flag(get("vm_capable"), "vm_capable") is not False,
+            group=text(get("group"), "group") or "",
+            group_uuid=text(get("group.uuid"), "group.uuid") or "",
+            mtotal=integer(get("mtotal"), "mtotal"),
+            mnode=integer(get("mnode"), "mnode"),
+            mfree=integer(get("mfree"), "mfree"),
+            dtotal=integer(get("dtotal"), "dtotal"),
+            dfree=integer(get("dfree"), "dfree"),
+            ctotal=integer(get("ctotal"), "ctotal"),
+            pinst_cnt=integer(get("pinst_cnt"), "pinst_cnt") or 0,
+            sinst_cnt=integer(get("sinst_cnt"), "sinst_cnt") or 0,
+            tags=texts(get("tags"), "tags"),
         )
 
     @property
@@ -129,28 +150,6 @@ class Node:
 
 
 @dataclass(frozen=True)
-class NodeDetail:
-    """``gnt-node info``: a `Node` plus its instance lists and addresses."""
-
-    node: Node
-    primaries: tuple[str, ...]
-    secondaries: tuple[str, ...]
-    primary_ip: str
-    secondary_ip: str
-
-    @classmethod
-    def from_rapi(cls, data: Mapping[str, Any], group_names: Mapping[str, str]) -> NodeDetail:
-        row = dict(data, group=group_names.get(data.get("group.uuid") or "", ""))
-        return cls(
-            node=Node.from_row(row),
-            primaries=tuple(sorted(data.get("pinst_list") or ())),
-            secondaries=tuple(sorted(data.get("sinst_list") or ())),
-            primary_ip=data.get("pip") or "",
-            secondary_ip=data.get("sip") or "",
-        )
-
-
-@dataclass(frozen=True)
 class Group:
     name: str
     uuid: str
@@ -158,76 +157,8 @@ class Group:
 
     @classmethod
     def from_row(cls, row: Row) -> Group:
-        return cls(row["name"], row.get("uuid") or "", tuple(row.get("tags") or ()))
-
-
-@dataclass(frozen=True)
-class Disk:
-    size: int  # MiB
-    name: str | None
-    location: str | None  # volume group, or directory for file-based disks; None if unknown
-
-
-@dataclass(frozen=True)
-class Nic:
-    ip: str | None
-    mac: str
-    mode: str
-    link: str
-    network: str | None
-
-
-@dataclass(frozen=True)
-class InstanceDetail:
-    """``gnt-instance info`` essentials."""
-
-    instance: Instance
-    os: str
-    group: str | None
-    disks: tuple[Disk, ...]
-    nics: tuple[Nic, ...]
-    created: datetime | None
-    modified: datetime | None
-
-    @classmethod
-    def from_rapi(cls, data: Mapping[str, Any], query_data: Mapping[str, Any] | None) -> InstanceDetail:
-        """``data`` from ``/2/instances/NAME``; ``query_data`` from the info job, if it ran."""
-        beparams = data.get("beparams") or {}
-        row = {key: data.get(key) for key in ("name", "pnode", "snodes", "status", "admin_state", "oper_ram",
-                                              "disk_usage", "disk_template", "tags")}
-        row.update({f"be/{key}": beparams.get(key) for key in ("vcpus", "maxmem", "minmem", "auto_balance")})
-        sizes, names = data.get("disk.sizes") or [], data.get("disk.names") or []
-        locations = [disk_location(disk) for disk in (query_data or {}).get("disks") or ()]
-        return cls(
-            instance=Instance.from_row(row),
-            os=data.get("os") or "",
-            group=(query_data or {}).get("pnode_group_name"),
-            disks=tuple(Disk(size, _at(names, i), _at(locations, i)) for i, size in enumerate(sizes)),
-            nics=tuple(
-                Nic(ip, mac, _at(data.get("nic.modes"), i) or "", _at(data.get("nic.links"), i) or "",
-                    _at(data.get("nic.networks.names"), i) or _at(data.get("nic.networks"), i))
-                for i, (ip, mac) in enumerate(zip(data.get("nic.ips") or [], data.get("nic.macs") or [], strict=False))
-            ),
-            created=_epoch(data.get("ctime")),
-            modified=_epoch(data.get("mtime")),
-        )
-
-
-def disk_location(disk: Mapping[str, Any]) -> str | None:
-    """Where a disk's data lives, from an info job's disk: the volume group for
-    LVM-backed disks (``vg_ganeti_hdd`` vs ``vg_ganeti``: HDD or SSD), the
-    directory for file-based ones."""
-    kind, logical_id = disk.get("dev_type"), disk.get("logical_id") or []
-    if kind == "drbd":  # the data lives in the first child, an LVM volume
-        children = disk.get("children") or []
-        return disk_location(children[0]) if children else None
-    if kind == "plain" and logical_id:
-        return str(logical_id[0])
-    if kind in ("file", "sharedfile", "gluster") and len(logical_id) > 1:
-        return posixpath.dirname(str(logical_id[1]))
-    if len(logical_id) > 1:  # blockdev: path; rbd: pool/name; ext: provider
-        return str(logical_id[1] if kind == "blockdev" else logical_id[0])
-    return None
+        get = row.get
+        return cls(text(get("name"), "name") or "", text(get("uuid"), "uuid") or "", texts(get("tags"), "tags"))
 
 
 @dataclass(frozen=True)
@@ -241,15 +172,16 @@ class ClusterInfo:
     tags: tuple[str, ...]
 
     @classmethod
-    def from_rapi(cls, data: Mapping[str, Any]) -> ClusterInfo:
+    def from_rapi(cls, data: object) -> ClusterInfo:
+        get = mapping(data, "the cluster information").get
         return cls(
-            name=data.get("name") or "",
-            master=data.get("master") or "",
-            version=data.get("software_version") or "unknown",
-            hypervisors=tuple(data.get("enabled_hypervisors") or ()),
-            disk_templates=tuple(data.get("enabled_disk_templates") or ()),
-            iallocator=data.get("default_iallocator") or "",
-            tags=tuple(data.get("tags") or ()),
+            name=text(get("name"), "name") or "",
+            master=text(get("master"), "master") or "",
+            version=text(get("software_version"), "software_version") or "unknown",
+            hypervisors=texts(get("enabled_hypervisors"), "enabled_hypervisors"),
+            disk_templates=texts(get("enabled_disk_templates"), "enabled_disk_templates"),
+            iallocator=text(get("default_iallocator"), "default_iallocator") or "",
+            tags=texts(get("tags"), "tags"),
         )
 
 
@@ -264,13 +196,14 @@ class Job:
 
     @classmethod
     def from_row(cls, row: Row) -> Job:
+        get = row.get
         return cls(
-            id=int(row["id"]),
-            status=row.get("status") or "unknown",
-            summary=tuple(row.get("summary") or ()),
-            received=_timestamp(row.get("received_ts")),
-            started=_timestamp(row.get("start_ts")),
-            ended=_timestamp(row.get("end_ts")),
+            id=job_id(get("id"), "id"),
+            status=text(get("status"), "status") or "unknown",
+            summary=texts(get("summary"), "summary"),
+            received=timestamp(get("received_ts"), "received_ts"),
+            started=timestamp(get("start_ts"), "start_ts"),
+            ended=timestamp(get("end_ts"), "end_ts"),
         )
 
     def duration(self, now: datetime) -> float | None:
@@ -295,51 +228,41 @@ class JobDetail:
     errors: tuple[str, ...]
 
     @classmethod
-    def from_rapi(cls, data: Mapping[str, Any]) -> JobDetail:
-        log = tuple(
-            LogEntry(_timestamp(entry[1]), _log_text(entry[3]))
-            for opcode_log in data.get("oplog") or () for entry in opcode_log or ()
-        )
-        statuses, results = data.get("opstatus") or [], data.get("opresult") or []
+    def from_rapi(cls, data: object) -> JobDetail:
+        job = mapping(data, "the job")
+        log = tuple(_log_entry(entry) for opcode_log in items(job.get("oplog"), "'oplog'", null_is_empty=True)
+                    for entry in items(opcode_log, "an opcode's log", null_is_empty=True))
+        statuses = items(job.get("opstatus"), "'opstatus'", null_is_empty=True)
+        results = items(job.get("opresult"), "'opresult'", null_is_empty=True)
         errors = tuple(_failure(result) for status, result in zip(statuses, results, strict=False) if status == "error")
-        return cls(Job.from_row(data), log, errors)
+        return cls(Job.from_row(job), log, errors)
 
 
-def _failure(result: Any) -> str:
+def _log_entry(entry: object) -> LogEntry:
+    """``[serial, [seconds, microseconds], type, message]``."""
+    if type(entry) is not list or len(entry) < 4:
+        raise Malformed(f"a log entry should be [serial, time, type, message], not {kind(entry)}")
+    return LogEntry(timestamp(entry[1], "log time"), _log_text(entry[3]))
+
+
+def _failure(result: object) -> str:
     """``["OpPrereqError", ["Instance 'x' not known", "unknown_entity"]]`` → readable text."""
-    if isinstance(result, Sequence) and not isinstance(result, str) and len(result) == 2:
-        kind, details = result
-        if isinstance(details, Sequence) and not isinstance(details, str) and details:
-            code = f" [{details[1]}]" if len(details) > 1 and details[1] else ""
-            return f"{kind}: {details[0]}{code}"
-        return f"{kind}: {details}"
-    return str(result)
+    if isinstance(result, list) and len(result) == 2:
+        error_class, details = shown(result[0]), result[1]
+        if isinstance(details, list) and details:
+            code = f" [{shown(details[1])}]" if len(details) > 1 and details[1] else ""
+            return f"{error_class}: {shown(details[0])}{code}"
+        return f"{error_class}: {shown(details)}"
+    return shown(result)
 
 
-def _log_text(message: Any) -> str:
-    if isinstance(message, str):
-        return message
-    if isinstance(message, Sequence):  # "message-list" entries
-        return "; ".join(str(part) for part in message)
-    return str(message)
+def _log_text(message: object) -> str:
+    if isinstance(message, list):  # "message-list" entries
+        return "; ".join(shown(part) for part in message)
+    return shown(message)
 
 
-def _admin_state(value: Any) -> str:
+def _admin_state(value: object) -> str:
     if isinstance(value, bool):  # older servers and the docs say true/false
         return "up" if value else "down"
-    return value or "unknown"
-
-
-def _timestamp(value: Any) -> datetime | None:
-    """RAPI job times are ``[seconds, microseconds]``."""
-    if not value:
-        return None
-    return datetime.fromtimestamp(value[0] + value[1] / 1e6, UTC)
-
-
-def _epoch(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) else None
-
-
-def _at(values: Sequence[Any] | None, index: int) -> Any:
-    return values[index] if values is not None and index < len(values) else None
+    return text(value, "admin_state") or "unknown"

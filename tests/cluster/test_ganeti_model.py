@@ -9,7 +9,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.ganeti.cluster import Cluster
-from bot.ganeti.model import disk_location
+from bot.ganeti.details import disk_location
 from clusterkit import pinned
 from fakerapi import Answer, FakeRapi, recorded, recorded_path
 

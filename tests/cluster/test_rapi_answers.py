@@ -9,6 +9,8 @@ block and one line saying what was wrong with gnt-fsn's answer: never
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -16,11 +18,77 @@ from clusterkit import Chat, pinned
 from fakerapi import Answer, fixture, recorded_path
 
 INSTANCES = "/2/query/instance"
+CANNOT_READ = ("gnt-fsn: the bot cannot read RAPI's answer for {what} ({problem}); is a proxy in the way, or is "
+               "this a Ganeti version the bot does not know?")
 
 
 @pytest.fixture
 def chat(fake_rapi, healthy, tls) -> Chat:
     return Chat(pinned(fake_rapi, tls, timeout=2), pinned(healthy, tls, name="gnt-chi"))
+
+
+Change = Callable[[dict[str, Any], list[str]], object]
+
+
+def listing_with(change: Change) -> bytes:
+    """The recorded instance listing, edited by ``change(body, field_names)``."""
+    body = json.loads(fixture("instances.json"))
+    change(body, [field["name"] for field in body["fields"]])
+    return json.dumps(body).encode()
+
+
+def set_cell(row: int, field: str, value: object) -> Change:
+    return lambda body, names: body["data"][row].__setitem__(names.index(field), [0, value])
+
+
+def drop_field(field: str) -> Change:
+    def change(body: dict[str, Any], names: list[str]) -> None:
+        column = names.index(field)
+        del body["fields"][column]
+        for row in body["data"]:
+            del row[column]
+    return change
+
+
+@pytest.mark.parametrize(("body", "problem"), [
+    (listing_with(drop_field("name")), "instance 1: 'name' is missing"),
+    (listing_with(set_cell(2, "snodes", 5)), "instance 3: 'snodes' should be a list of strings, not a number"),
+    (listing_with(set_cell(0, "be/maxmem", 10**400)), "instance 1: 'be/maxmem' is a number out of range"),
+    (listing_with(set_cell(1, "tags", {"env": "prod"})), "instance 2: 'tags' should be a list of strings, not an object"),
+    (listing_with(set_cell(0, "name", "../../2/info")),
+     "instance 1: 'name' should be a host name (letters, digits, '.', '-', '_')"),
+    (listing_with(lambda body, _: body.update(data=None)), "'data' should be a list, not null"),
+    (listing_with(lambda body, _: body["data"][0].pop()), "row 1 should be a list of 13 cells, not a list of 12"),
+    (listing_with(lambda body, _: body["data"][4].__setitem__(0, "inst5")),
+     "row 5, field 'name': a cell should be [status, value], not a string"),
+    (b'[{"name": "inst1"}]', "the answer should be an object, not a list"),
+])
+def test_a_malformed_listing_is_that_clusters_error(chat, fake_rapi, body, problem):
+    fake_rapi.answer(INSTANCES, Answer(200, body))
+    lines = chat.say("!instances")
+    assert lines[0] == CANNOT_READ.format(what="the instance listing", problem=problem)
+    assert lines[1].startswith("gnt-chi: 5 instances (4 running, 1 ADMIN_down)")
+
+
+@pytest.mark.parametrize(("path", "body", "command", "what", "problem"), [
+    ("/2/info", b'["cluster.example.org"]', "!cluster @gnt-fsn", "the cluster information",
+     "the cluster information should be an object, not a list"),
+    ("/2/instances/inst5.ganeti.test", b'{"name": "inst5.ganeti.test", "beparams": [4]}',
+     "!instance inst5.ganeti.test @gnt-fsn", "instance inst5.ganeti.test", "'beparams' should be an object, not a list"),
+    ("/2/instances/inst5.ganeti.test", b'{"name": "inst5.ganeti.test", "ctime": 1e300}',
+     "!instance inst5.ganeti.test @gnt-fsn", "instance inst5.ganeti.test", "'ctime' should be seconds since 1970, not a number"),
+    ("/2/nodes/node2.ganeti.test", b'{"name": "node2.ganeti.test", "group.uuid": ["x"]}', "!node node2 @gnt-fsn",
+     "node node2.ganeti.test", "'group.uuid' should be a string, not a list"),
+    ("/2/instances", b'["inst5.ganeti.test"]', "!instance inst5 @gnt-fsn", "the list of instances",
+     "an entry should be an object, not a string"),
+    (recorded_path("job-failed.json"), b'{"id": 12, "status": "error", "oplog": [[[1, null]]]}',
+     f"!job {recorded_path('job-failed.json').rsplit('/', 1)[1]} @gnt-fsn",
+     f"job {recorded_path('job-failed.json').rsplit('/', 1)[1]}",
+     "a log entry should be [serial, time, type, message], not a list"),
+])
+def test_a_malformed_item_is_that_clusters_error(chat, fake_rapi, path, body, command, what, problem):
+    fake_rapi.answer(path, Answer(200, body))
+    assert chat.say(command) == [CANNOT_READ.format(what=what, problem=problem)]
 
 
 def test_an_info_job_that_cannot_be_read_only_leaves_the_disk_locations_unknown(chat, fake_rapi):
@@ -55,11 +123,8 @@ def test_a_redirect_is_not_followed(chat, fake_rapi, healthy):
 
 def huge_listing() -> bytes:
     """A valid instance listing of 20 MiB: each of the five instances has a tag of 4 MiB."""
-    body = json.loads(fixture("instances.json"))
-    tags = [field["name"] for field in body["fields"]].index("tags")
-    for row in body["data"]:
-        row[tags] = [0, ["x" * 4 * 1024 * 1024]]
-    return json.dumps(body).encode()
+    return listing_with(lambda body, names: [row.__setitem__(names.index("tags"), [0, ["x" * 4 * 1024 * 1024]])
+                                            for row in body["data"]])
 
 
 TOO_BIG = "gnt-fsn: the answer for /2/query/instance is over 16 MiB, more than the bot reads (is a proxy in the way?)"
