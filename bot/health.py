@@ -77,7 +77,7 @@ async def cluster_checks(clusters: Sequence[Cluster], timeout: float = PROBE_SEC
 
 async def _probe(cluster: Cluster, timeout: float) -> Check:
     try:
-        info = await asyncio.wait_for(asyncio.to_thread(cluster.info), timeout)
+        info = await asyncio.wait_for(cluster.run(Cluster.info), timeout)  # in the cluster's own threads
     except TimeoutError:
         return Check(cluster.name, False, f"no answer within {timeout:g} s")
     except GntbotError as error:

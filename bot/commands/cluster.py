@@ -3,14 +3,15 @@
 Each command takes an optional ``@cluster``. Listings without one cover every
 configured cluster, one block each (a cluster that cannot be reached says so
 in its block, and the others still answer); a name finds its own cluster.
-RAPI is blocking HTTP, so every call runs in a worker thread.
+RAPI is blocking HTTP, so every request, and the rendering of what it
+returned, runs in the threads of the cluster asked (`Cluster.run`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from bot.commands import clusterview as view
@@ -113,30 +114,30 @@ class ClusterCommands:
     # -- one object, found by name ---------------------------------------------
 
     async def instance(self, call: Invocation) -> Reply:
-        def show(name: str, cluster: str | None) -> list[str]:
-            found = self.clusters.find_instance(name, cluster)
-            return view.instance_detail(found.cluster.name, found.cluster.instance(found.name))
+        async def show(name: str, cluster: str | None) -> list[str]:
+            found = await self.clusters.find_instance(name, cluster)
+            return await found.cluster.run(lambda c: view.instance_detail(c.name, c.instance(found.name)))
 
         return await self._about_one(call, "NAME", show)
 
     async def node(self, call: Invocation) -> Reply:
-        def show(name: str, cluster: str | None) -> list[str]:
-            found = self.clusters.find_node(name, cluster)
-            return view.node_detail(found.cluster.name, found.cluster.node(found.name))
+        async def show(name: str, cluster: str | None) -> list[str]:
+            found = await self.clusters.find_node(name, cluster)
+            return await found.cluster.run(lambda c: view.node_detail(c.name, c.node(found.name)))
 
         return await self._about_one(call, "NAME", show)
 
     async def movable(self, call: Invocation) -> Reply:
-        def show(name: str, cluster: str | None) -> list[str]:
-            found = self.clusters.find_node(name, cluster)
-            where = found.cluster
-            return view.movable(where.name, capacity.movable(found.name, where.nodes(), where.instances()))
+        async def show(name: str, cluster: str | None) -> list[str]:
+            found = await self.clusters.find_node(name, cluster)
+            return await found.cluster.run(
+                lambda c: view.movable(c.name, capacity.movable(found.name, c.nodes(), c.instances())))
 
         return await self._about_one(call, "NODE", show)
 
     async def job(self, call: Invocation) -> Reply:
-        def show(text: str, cluster: str | None) -> list[str]:
-            where, detail = self.clusters.find_job(checked_job_id(text.lstrip("#")), cluster)
+        async def show(text: str, cluster: str | None) -> list[str]:
+            where, detail = await self.clusters.find_job(checked_job_id(text.lstrip("#")), cluster)
             return view.job_detail(where.name, detail, datetime.now(UTC))
 
         return await self._about_one(call, "ID", show)
@@ -144,10 +145,10 @@ class ClusterCommands:
     # -- helpers -----------------------------------------------------------------
 
     async def _each(self, cluster: str | None, render: Render) -> Reply:
-        """Run ``render`` for the chosen clusters in parallel threads; a cluster
-        that fails contributes its error line instead of its block."""
+        """Run ``render`` for the chosen clusters at once, each in its own threads;
+        a cluster that fails contributes its error line instead of its block."""
         chosen = self.clusters.select(cluster)
-        blocks = await asyncio.gather(*(asyncio.to_thread(_guarded, render, one) for one in chosen))
+        blocks = await asyncio.gather(*(one.run(functools.partial(_guarded, render)) for one in chosen))
         return Reply.of(*(line for block in blocks for line in block))
 
     async def _without_arguments(self, call: Invocation, render: Render) -> Reply:
@@ -156,12 +157,13 @@ class ClusterCommands:
             return self._usage(call.name, f"[@cluster] ({' '.join(words)!r} is not understood)")
         return await self._each(cluster, render)
 
-    async def _about_one(self, call: Invocation, what: str, show: Callable[[str, str | None], list[str]]) -> Reply:
-        """A command about one named object, which finds its own cluster (in a thread)."""
+    async def _about_one(self, call: Invocation, what: str,
+                         show: Callable[[str, str | None], Awaitable[list[str]]]) -> Reply:
+        """A command about one named object, which finds its own cluster."""
         cluster, words = _split(call.args)
         if len(words) != 1:
             return self._usage(call.name, f"{what} [@cluster]")
-        return Reply.of(*await asyncio.to_thread(show, words[0], cluster))
+        return Reply.of(*await show(words[0], cluster))
 
     def _job_choice(self, words: list[str]) -> tuple[Callable[[Sequence[Job]], list[Job]], str]:
         word = words[0].lower() if len(words) == 1 else ""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from bot.core.access import Permission
 from bot.core.message import NO_REPLY, Message, Reply
 from bot.core.registry import Invocation, Registry
@@ -13,9 +11,11 @@ from bot.knowledge.answer import Answer, Hit, link
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.metrics import KnowledgeMetrics
 from bot.metrics import Metrics
+from bot.workers import Workers
 
 MAX_COMMAND_LINES = 12
 SEARCH_RESULTS = 5
+KNOWLEDGE_THREADS = 2  # ranking holds the interpreter lock anyway; one more lets a reindex run beside it
 
 
 def format_answer(answer: Answer) -> list[str]:
@@ -46,6 +46,7 @@ class RunbookCommands:
         self.knowledge = knowledge
         self.prefix = prefix
         self.metrics = metrics or KnowledgeMetrics(Metrics.detached())
+        self.workers = Workers("knowledge", KNOWLEDGE_THREADS)  # never behind a slow cluster
 
     def register(self, registry: Registry) -> None:
         registry.command(
@@ -66,7 +67,7 @@ class RunbookCommands:
         if not call.args:
             return Reply.of(f"usage: {self.prefix}search QUERY (e.g. {self.prefix}search drbd split brain)")
         with self.metrics.search_seconds.time():
-            ranking = await asyncio.to_thread(self.knowledge.lookup, call.args, SEARCH_RESULTS)
+            ranking = await self.workers.run(self.knowledge.lookup, call.args, SEARCH_RESULTS)
         if not ranking.answerable:
             return Reply.of(*format_refusal(ranking.hits[:3], self.knowledge.base_url))
         return Reply.of(
@@ -86,7 +87,7 @@ class RunbookCommands:
     async def offer(self, message: Message) -> Reply:
         """A Ganeti error pasted in a channel, not addressed to the bot: point to
         the runbook section that covers it, or stay quiet if none does."""
-        answer, _ = await asyncio.to_thread(self.knowledge.answer, message.text)
+        answer, _ = await self.workers.run(self.knowledge.answer, message.text)
         if answer is None:
             return NO_REPLY
         return Reply.of(
@@ -96,7 +97,7 @@ class RunbookCommands:
     async def _answer(self, question: str) -> Reply:
         try:
             with self.metrics.search_seconds.time():
-                answer, closest = await asyncio.to_thread(self.knowledge.answer, question)
+                answer, closest = await self.workers.run(self.knowledge.answer, question)
         except Exception as error:
             self.metrics.questions.labels(outcomes.ERROR if isinstance(error, GntbotError)
                                           else outcomes.INTERNAL_ERROR).inc()
@@ -107,5 +108,5 @@ class RunbookCommands:
         return Reply.of(*format_answer(answer))
 
     async def reindex(self, call: Invocation) -> Reply:
-        report = await asyncio.to_thread(self.knowledge.refresh)
+        report = await self.workers.run(self.knowledge.refresh)
         return Reply.of(f"runbooks re-read: {report.summary()}.")

@@ -3,13 +3,15 @@
 A command may name its cluster (``@gnt-fsn``); otherwise an instance, node or
 job finds its cluster by itself. Names may be short (``test-01`` for
 ``test-01.example.org``) as long as only one object matches; when several do,
-the error lists them so the person can pick.
+the error lists them so the person can pick. Looking something up asks every
+cluster at once, each in its own threads (`Cluster.run`): the finders are
+coroutines, and no thread waits for another.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -23,7 +25,7 @@ MAX_LISTED = 5
 T = TypeVar("T")
 
 
-def _ask_each(clusters: Sequence[Cluster], question: Callable[[Cluster], T]) -> list[T | RapiError]:
+async def _ask_each(clusters: Sequence[Cluster], question: Callable[[Cluster], T]) -> list[T | RapiError]:
     """``question`` put to every cluster at once: one that does not answer (up to
     its timeout and retries) must not delay the answer from the others."""
     def ask(cluster: Cluster) -> T | RapiError:
@@ -32,10 +34,7 @@ def _ask_each(clusters: Sequence[Cluster], question: Callable[[Cluster], T]) -> 
         except RapiError as error:
             return error
 
-    if len(clusters) == 1:
-        return [ask(clusters[0])]
-    with ThreadPoolExecutor(len(clusters)) as pool:
-        return list(pool.map(ask, clusters))
+    return list(await asyncio.gather(*(cluster.run(ask) for cluster in clusters)))
 
 
 @dataclass(frozen=True)
@@ -67,18 +66,18 @@ class Clusters:
             raise UnknownName(f"no cluster @{name}; known: {', '.join('@' + known for known in self._clusters)}")
         return (cluster,)
 
-    def find_instance(self, text: str, within: str | None = None) -> Found:
-        return self._find("instance", text, within, Cluster.instance_names)
+    async def find_instance(self, text: str, within: str | None = None) -> Found:
+        return await self._find("instance", text, within, Cluster.instance_names)
 
-    def find_node(self, text: str, within: str | None = None) -> Found:
-        return self._find("node", text, within, Cluster.node_names)
+    async def find_node(self, text: str, within: str | None = None) -> Found:
+        return await self._find("node", text, within, Cluster.node_names)
 
-    def find_job(self, job_id: int, within: str | None = None) -> tuple[Cluster, JobDetail]:
+    async def find_job(self, job_id: int, within: str | None = None) -> tuple[Cluster, JobDetail]:
         """Job IDs are per cluster: look in each, and refuse to guess between two."""
         found: list[tuple[Cluster, JobDetail]] = []
         failures: list[RapiError] = []
         clusters = self.select(within)
-        for cluster, answer in zip(clusters, _ask_each(clusters, lambda cluster: cluster.job(job_id))):
+        for cluster, answer in zip(clusters, await _ask_each(clusters, lambda cluster: cluster.job(job_id))):
             if isinstance(answer, RapiNotFound):
                 continue
             if isinstance(answer, RapiError):
@@ -93,14 +92,14 @@ class Clusters:
             return found[0]
         raise _not_found(f"job {job_id}", self.select(within), failures)
 
-    def _find(self, kind: str, text: str, within: str | None,
-              listing: Callable[[Cluster], Iterable[str]]) -> Found:
+    async def _find(self, kind: str, text: str, within: str | None,
+                    listing: Callable[[Cluster], Iterable[str]]) -> Found:
         wanted = checked_name(text, f"{kind} name").lower()
         exact: list[Found] = []
         partial: list[Found] = []
         failures: list[RapiError] = []
         clusters = self.select(within)
-        for cluster, names in zip(clusters, _ask_each(clusters, listing)):
+        for cluster, names in zip(clusters, await _ask_each(clusters, listing)):
             if isinstance(names, RapiError):
                 failures.append(names)
                 continue

@@ -16,6 +16,11 @@ class RapiError(GntbotError):
     def __init__(self, cluster: str, problem: str) -> None:
         super().__init__(f"{cluster}: {problem}")
         self.cluster = cluster
+        self.problem = problem
+
+    def again(self, note: str = "") -> RapiError:
+        """The same error, new, for another asker (an exception object is raised by one thread only)."""
+        return type(self)(self.cluster, f"{self.problem}{note}")
 
 
 class RapiUnreachable(RapiError):
