@@ -24,7 +24,7 @@ from bot.ganeti.cluster import Cluster
 from bot.ganeti.clusters import Clusters
 from bot.ganeti.errors import InvalidName, RapiError
 from bot.ganeti.model import JOB_ACTIVE, Job
-from bot.ganeti.names import checked_job_id, tag_matcher
+from bot.ganeti.names import checked_job_id, number, tag_matcher
 from bot.ganeti.settings import CLUSTER_NAME, ClusterSettings
 
 DEFAULT_JOBS = 10
@@ -171,8 +171,8 @@ class ClusterCommands:
             return (lambda jobs: [job for job in jobs if job.status in JOB_ACTIVE]), "running or queued jobs"
         if word == "failed":
             return (lambda jobs: [job for job in jobs if job.status == "error"][-MAX_JOBS:]), "failed jobs"
-        if not words or (word.isdigit() and 0 < int(word) <= MAX_JOBS):
-            count = int(word) if words else DEFAULT_JOBS
+        count = number(word) if words else DEFAULT_JOBS
+        if count is not None and 0 < count <= MAX_JOBS:
             return (lambda jobs: list(jobs[-count:])), "latest jobs"
         raise GntbotError(f"usage: {self.prefix}jobs [running|failed|N] [@cluster], N from 1 to {MAX_JOBS}")
 

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from bot.ganeti.errors import InvalidName
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}")
-_JOB_ID = re.compile(r"[0-9]{1,12}")
+# ASCII digits only: str.isdigit() and int() also take "²" or "٣", and int("²") raises.
+_NUMBER = re.compile(r"[0-9]{1,12}")
 
 
 def is_name(text: str) -> bool:
@@ -30,11 +31,17 @@ def checked_name(text: str, kind: str = "name") -> str:
     return text
 
 
+def number(text: str) -> int | None:
+    """A number typed in chat (ASCII digits, at most 12), or None."""
+    return int(text) if _NUMBER.fullmatch(text) else None
+
+
 def checked_job_id(text: str) -> int:
     """A job ID from chat: digits only."""
-    if not _JOB_ID.fullmatch(text):
+    job_id = number(text)
+    if job_id is None:
         raise InvalidName(f"{text[:40]!r} is not a job ID (a number, as in gnt-job list)")
-    return int(text)
+    return job_id
 
 
 def short(name: str) -> str:

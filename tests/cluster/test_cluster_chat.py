@@ -247,3 +247,11 @@ def test_listings_cover_every_cluster_unless_one_is_named(two_clusters):
     assert chat.say(f"!job {FAILED_JOB}") == [
         f"job {FAILED_JOB} exists on @gnt-fsn and @gnt-chi: add the cluster, e.g. job {FAILED_JOB} @gnt-fsn"]
     assert chat.say(f"!job {FAILED_JOB} @gnt-chi")[0].startswith(f"job {FAILED_JOB} @gnt-chi: error")
+
+
+@pytest.mark.parametrize("number", ["²", "٣", "１０", "1²", "𝟗"])
+def test_a_number_must_be_written_with_ascii_digits(chat, fake_rapi, number):
+    # each is a digit to str.isdigit(), and int() takes some of them: neither may decide
+    assert chat.say(f"!jobs {number}") == ["usage: !jobs [running|failed|N] [@cluster], N from 1 to 50"]
+    assert chat.say(f"!job {number}") == [f"{number!r} is not a job ID (a number, as in gnt-job list)"]
+    assert fake_rapi.seen == []
