@@ -2,11 +2,11 @@
 
 The cluster is synthetic but shaped like the lab's recorded answers
 (tests/cluster/fixtures: the same query fields, cell format and value kinds).
-The RAPI round trip is left out: a transport adapter hands the prepared bodies
-to the real client, so what is timed is the bot's own work from the chat line
-to the reply (decoding the JSON, building the model, filtering, N+1,
-formatting, paging), through the real Dispatcher. It also counts the requests
-each command makes.
+The RAPI round trip is left out: a transport adapter (tests/cluster/replay.py)
+hands the prepared bodies to the real client, so what is timed is the bot's
+own work from the chat line to the reply (reading and decoding the body,
+checking and building the model, filtering, N+1, formatting, paging),
+through the real Dispatcher. It also counts the requests each command makes.
 
     python bench/bench_cluster.py [--runs N]
 """
@@ -23,11 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-import requests
-from requests.adapters import HTTPAdapter
-
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "cluster")]
 
 from bot.commands.cluster import ClusterCommands  # noqa: E402
 from bot.core.access import AccessPolicy  # noqa: E402
@@ -37,8 +34,7 @@ from bot.core.paging import Pager  # noqa: E402
 from bot.core.registry import Registry  # noqa: E402
 from bot.ganeti.cluster import Cluster  # noqa: E402
 from bot.ganeti.clusters import Clusters  # noqa: E402
-from bot.ganeti.rapi import RapiClient  # noqa: E402
-from bot.ganeti.settings import ClusterSettings, Credentials  # noqa: E402
+from replay import SETTINGS, replaying  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "cluster" / "fixtures"
 NODES, INSTANCES = 80, 2000
@@ -98,56 +94,37 @@ def synthetic_bodies(seed: int = 4) -> dict[str, bytes]:
     }
 
 
-class Replay(HTTPAdapter):
-    """Answers from memory instead of the network, and counts what was asked."""
-
-    def __init__(self, bodies: dict[str, bytes]) -> None:
-        super().__init__()
-        self.bodies = bodies
-        self.requests: list[str] = []
-
-    def send(self, request: requests.PreparedRequest, *args: object, **kwargs: object) -> requests.Response:
-        path = request.path_url.split("?", 1)[0]
-        self.requests.append(path)
-        response = requests.Response()
-        response.status_code, response._content = 200, self.bodies[path]
-        response.request, response.url = request, request.url
-        return response
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
 
     bodies = synthetic_bodies()
-    # cache_seconds=0: every run decodes and parses the listings again
-    settings = ClusterSettings("gnt-fsn", "https://fsn.example.org:5080", Credentials("bench", "bench"),
-                               fingerprint="00" * 32, cache_seconds=0)
-    client = RapiClient(settings)
-    replay = Replay(bodies)
-    client.session.mount("https://", replay)
+    client, replay = replaying(bodies)  # cache_seconds=0: every run decodes and parses the listings again
     registry = Registry()
-    ClusterCommands(Clusters([Cluster(settings, client)]), "!").register(registry)
+    ClusterCommands(Clusters([Cluster(SETTINGS, client)]), "!").register(registry)
     dispatcher = Dispatcher(registry, AccessPolicy.of((), rooms=[("irc", "#bench")]), Pager(5))  # a team room reads
     sender = Identity("irc", "bench", account="bench")
 
     print(f"synthetic cluster: {NODES} nodes, {INSTANCES} instances; bodies: "
           + ", ".join(f"{path} {len(body) / 1024:.0f} KiB" for path, body in bodies.items()))
-    print(f"{'command':32} {'median':>9} {'min':>9} {'max':>9}  requests  first reply line")
+    # cpu: the process's CPU time (all threads), steadier than wall time on a shared machine
+    print(f"{'command':32} {'median':>9} {'min':>9} {'max':>9} {'cpu':>9}  requests  first reply line")
 
     async def measure() -> None:
         # one event loop for all runs, as in the bot
         for command in COMMANDS:
-            timings, first = [], ""
+            timings, cpu, first = [], [], ""
             for _ in range(args.runs):
                 replay.requests.clear()
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 reply = await dispatcher.handle(Message(command, sender, room="#bench"))
                 timings.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.process_time() - cpu_started) * 1000)
                 first = reply.lines[0]
             asked = ", ".join(replay.requests)
             print(f"{command:32} {statistics.median(timings):7.1f}ms {min(timings):7.1f}ms {max(timings):7.1f}ms"
+                  f" {statistics.median(cpu):7.1f}ms"
                   f"  {len(replay.requests)} ({asked})  {first[:60]}")
 
     asyncio.run(measure())
