@@ -124,18 +124,21 @@ class _NoRedirects(requests.Session):
         return None
 
 
-def build_session(settings: ClusterSettings, credentials: Credentials | None = None) -> requests.Session:
-    """A session that trusts only what ``settings`` says, logged in as ``credentials``
-    (the read user unless told otherwise)."""
-    user = credentials or settings.read
+def build_session(settings: ClusterSettings, credentials: Credentials | None = None, *,
+                  retries: int | None = None) -> requests.Session:
+    """A session that trusts only what ``settings`` says, logged in as
+    ``credentials`` (default: the read user). ``retries`` overrides the
+    configured count: a session that submits jobs passes 0."""
+    credentials = credentials or settings.read
+    retries = settings.retries if retries is None else retries
     session = _NoRedirects()
     session.trust_env = False
-    session.auth = (user.user, user.password)
+    session.auth = (credentials.user, credentials.password)
     session.headers.update({"User-Agent": f"gntbot/{__version__}", "Accept": "application/json"})
     retry = _Retry(
-        total=settings.retries,
-        connect=settings.retries,
-        status=settings.retries,
+        total=retries,
+        connect=retries,
+        status=retries,
         # A request that timed out while reading did reach the server; asking
         # a slow master again only adds to its load and to the user's wait.
         read=0,

@@ -1,0 +1,105 @@
+"""A submitted job as a watcher needs it: status, Ganeti's own error text,
+the child jobs a node operation spawns, and who asked for it.
+
+Builds on the read-side `JobDetail` of `bot.ganeti.model` (log lines and the
+``[class, [message, code]]`` failures made readable) and adds:
+
+- ``children``: node ``migrate``/``evacuate`` return
+  ``{"jobs": [[true, 41], [false, "why not"], ...]}``, one child job per
+  instance; the parent succeeds as soon as they are *submitted*, so only the
+  children say whether anything moved;
+- ``reason``: the reason trail of the first opcode, ``[[source, text, ns], ...]``;
+- ``selected_node``: the node the iallocator picked, from its log line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.ganeti.model import JOB_FINISHED, JobDetail
+
+_SELECTED = re.compile(r"Selected nodes for instance (\S+) via iallocator \S+: (\S+)")
+
+
+@dataclass(frozen=True)
+class Child:
+    """One child job: its ID, or why Ganeti could not submit it."""
+
+    job_id: int | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class JobView:
+    detail: JobDetail
+    children: tuple[Child, ...]
+    reason: tuple[tuple[str, str], ...]
+
+    @property
+    def id(self) -> int:
+        return self.detail.job.id
+
+    @property
+    def status(self) -> str:
+        return self.detail.job.status
+
+    @property
+    def finished(self) -> bool:
+        return self.status in JOB_FINISHED
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "success"
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        return self.detail.errors
+
+    def last_log(self) -> str | None:
+        return self.detail.log[-1].message if self.detail.log else None
+
+    def duration(self, now: datetime | None = None) -> float | None:
+        return self.detail.job.duration(now or datetime.now(UTC))
+
+    def selected_node(self, instance: str) -> str | None:
+        """The node an iallocator chose for ``instance``, as the job logged it."""
+        for entry in self.detail.log:
+            found = _SELECTED.search(entry.message)
+            if found and found.group(1) == instance:
+                return found.group(2).rstrip(".,")
+        return None
+
+    @classmethod
+    def from_rapi(cls, data: Mapping[str, Any]) -> JobView:
+        return cls(JobDetail.from_rapi(data), _children(data.get("opresult")), _reason(data.get("ops")))
+
+
+def _children(results: Any) -> tuple[Child, ...]:
+    if not isinstance(results, Sequence) or isinstance(results, str):
+        return ()
+    found: list[Child] = []
+    for result in results:
+        jobs = result.get("jobs") if isinstance(result, Mapping) else None
+        for entry in jobs if isinstance(jobs, Sequence) else ():
+            if not isinstance(entry, Sequence) or len(entry) != 2:
+                continue
+            ok, value = entry
+            if ok and isinstance(value, int | str) and str(value).isdigit():
+                found.append(Child(int(value)))
+            else:
+                found.append(Child(None, str(value)))
+    return tuple(found)
+
+
+def _reason(ops: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(ops, Sequence) or not ops or not isinstance(ops[0], Mapping):
+        return ()
+    trail = ops[0].get("reason")
+    if not isinstance(trail, Sequence):
+        return ()
+    return tuple((str(entry[0]), str(entry[1])) for entry in trail
+                 if isinstance(entry, Sequence) and len(entry) >= 2)

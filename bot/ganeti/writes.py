@@ -1,0 +1,142 @@
+"""The write side of RAPI: submitting the jobs that change a cluster.
+
+Only the calls the confirmed actions need, each with the method and the body
+the server really reads (see ``shared/reference/ganeti-rapi.md`` §5.9-5.16):
+
+- instance ``migrate`` and ``failover`` are PUTs whose JSON body is read, and
+  whose ``dry_run`` body key runs Ganeti's own prerequisite checks only (the
+  ``?dry-run`` query parameter is silently ignored there);
+- ``activate-disks`` is a PUT whose body is ignored;
+- node ``migrate`` is a POST where *any* query parameter makes the server drop
+  the body; the bot sends its reason in the query and no body at all, so each
+  instance goes to its default target (DRBD: the secondary, shared storage:
+  the iallocator).
+
+Every call carries ``?reason=``, which Ganeti puts first in the job's reason
+trail (``gnt-job info`` shows it). A write is never retried: the session has no
+retries at all, and a request that may have reached the server before failing
+is reported as such, so that nobody submits a second migration by accident.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import requests
+
+from bot.ganeti import errors
+from bot.ganeti.rapi import (
+    Failure,
+    Params,
+    RapiClient,
+    _message,
+    _segment,
+    build_session,
+)
+from bot.ganeti.settings import ClusterSettings
+
+MAX_REASON = 400
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+class NoWriteCredentials(errors.RapiError):
+    """The cluster has no write user configured: the bot cannot act on it."""
+
+
+class SubmissionUncertain(errors.RapiError):
+    """The request may have reached RAPI before the connection failed: a job
+    may exist. Nothing is retried; a person must look at the job list."""
+
+
+class WriteClient(RapiClient):
+    """Submits jobs as the cluster's write user. Blocking: run it in a thread."""
+
+    def __init__(self, settings: ClusterSettings, session: requests.Session | None = None) -> None:
+        if settings.write is None:
+            raise NoWriteCredentials(settings.name, "no write user is configured (write_user and write_password_file "
+                                     f"in [clusters.{settings.name}]), so the bot cannot act on this cluster")
+        self.write_user = settings.write.user
+        super().__init__(settings, session or build_session(settings, settings.write, retries=0))
+
+    def migrate_instance(self, name: str, *, reason: str, mode: str = "live", target_node: str | None = None,
+                         iallocator: str | None = None, dry_run: bool = False) -> int:
+        body: dict[str, Any] = {"mode": mode}
+        body.update(_placement(target_node, iallocator))
+        if dry_run:
+            body["dry_run"] = True
+        return self._submit("PUT", f"/2/instances/{_segment(name, 'instance name')}/migrate", reason, body)
+
+    def failover_instance(self, name: str, *, reason: str, target_node: str | None = None,
+                          iallocator: str | None = None, dry_run: bool = False) -> int:
+        body: dict[str, Any] = dict(_placement(target_node, iallocator))
+        if dry_run:
+            body["dry_run"] = True
+        return self._submit("PUT", f"/2/instances/{_segment(name, 'instance name')}/failover", reason, body)
+
+    def activate_disks(self, name: str, *, reason: str) -> int:
+        return self._submit("PUT", f"/2/instances/{_segment(name, 'instance name')}/activate-disks", reason)
+
+    def migrate_node(self, name: str, *, reason: str, mode: str = "live") -> int:
+        """Every primary instance of ``name`` to its default target, one child job each.
+
+        Query parameters only: with any of them the server ignores a body."""
+        return self._submit("POST", f"/2/nodes/{_segment(name, 'node name')}/migrate", reason, extra={"mode": mode})
+
+    def _submit(self, method: str, path: str, reason: str, body: dict[str, Any] | None = None,
+                extra: Params | None = None) -> int:
+        """Send one job-submitting request; the job ID, or a `RapiError`."""
+        params = {"reason": clean_reason(reason), **(extra or {})}
+        url = self.settings.url + path
+        with self._slots:
+            try:
+                response = self.session.request(method, url, params=params, json=body, timeout=self.settings.timeout)
+            except requests.RequestException as error:
+                kind, text = self._transport_failure(error)
+                if kind is errors.RapiTimeout:
+                    raise SubmissionUncertain(self.name, f"{text}. The job may have been submitted anyway: look at "
+                                              "!jobs before asking again") from None
+                raise kind(self.name, f"{text}; nothing was submitted") from None
+        if response.status_code != 200:
+            kind, text = self._status_failure(response, path)
+            raise kind(self.name, text)
+        try:
+            return _job_id(response.json())
+        except ValueError:
+            raise SubmissionUncertain(self.name, f"RAPI accepted {method} {path} but did not return a job ID; "
+                                      "look at !jobs") from None
+
+    def _status_failure(self, response: requests.Response, what: str) -> Failure:
+        user = self.write_user
+        if response.status_code == 401:
+            return errors.RapiAuthError, (f"RAPI refused the credentials of user {user!r} (401): "
+                                          "check write_user and its password file or variable; nothing was submitted")
+        if response.status_code == 403:
+            return errors.RapiForbidden, (f"user {user!r} may not change the cluster (403): give it the 'write' "
+                                          "option in the RAPI users file on the master; nothing was submitted")
+        if response.status_code == 503:
+            return errors.RapiServerError, f"the cluster refused the job ({_message(response)}); nothing was submitted"
+        return super()._status_failure(response, what)
+
+
+def clean_reason(text: str) -> str:
+    """What goes into the job's reason trail: one printable line, bounded."""
+    line = _UNPRINTABLE.sub(" ", text).strip()
+    return line if len(line) <= MAX_REASON else line[: MAX_REASON - 1] + "…"
+
+
+def _placement(target_node: str | None, iallocator: str | None) -> dict[str, str]:
+    if target_node:
+        return {"target_node": target_node}
+    if iallocator:
+        return {"iallocator": iallocator}
+    return {}
+
+
+def _job_id(value: Any) -> int:
+    """Job IDs are JSON numbers on current servers and digit strings on old ones."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    raise ValueError("not a job ID")
