@@ -4,6 +4,11 @@ The dispatcher is made once and lives as long as the process, because the
 transports hold it; `Application.reload` (SIGHUP) rebuilds everything behind it
 from the configuration file read again (commands, access lists, runbooks,
 clusters) and swaps it in at once, without touching the chat connections.
+
+With ``[actions]`` it also opens the bot's state (pending confirmations,
+watched jobs), which one running bot only may hold: a second one fails here,
+naming the first one's pid. The actions and their state are set up once, at
+start-up; a reload does not change them (``[actions]`` needs a restart).
 """
 
 from __future__ import annotations
@@ -11,6 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot.actions.audit import AuditLog
+from bot.actions.ledger import Ledger
+from bot.actions.service import ActionService
+from bot.commands import actions as action_commands
 from bot.commands import help as help_commands
 from bot.commands import identity
 from bot.commands.cluster import ClusterCommands
@@ -28,11 +37,13 @@ from bot.ganeti.rapi import RapiClient
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.metrics import KnowledgeMetrics
 from bot.metrics import Metrics
+from bot.state.private import prepare_directory
+from bot.state.store import Store
 
 log = logging.getLogger(__name__)
 
 # What a reload cannot change in a running bot: the connections, the endpoint, the state.
-RESTART_ONLY = {"irc": "[irc.*]", "xmpp": "[xmpp]", "metrics": "[metrics]"}
+RESTART_ONLY = {"irc": "[irc.*]", "xmpp": "[xmpp]", "metrics": "[metrics]", "actions": "[actions]"}
 RESTART_ONLY_BOT = ("name", "state_dir")
 IDLE_WATCH_SECONDS = 30.0  # how often a switched-off runbook watcher looks whether a reload switched it on
 
@@ -41,8 +52,13 @@ class Application:
     """Everything a transport needs: the dispatcher, and the background upkeep."""
 
     def __init__(self, config: Config, knowledge: KnowledgeBase | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, *, act: bool = True) -> None:
+        """``act=False`` leaves the actions and their state alone (``gntbot ask``,
+        which may run beside the bot)."""
         self.metrics = metrics or Metrics()
+        self.store: Store | None = None
+        self.actions: ActionService | None = None
+        self._act = act
         self.knowledge_metrics = KnowledgeMetrics(self.metrics)
         self.rapi_metrics = RapiMetrics(self.metrics)
         self.reloads = self.metrics.counter(
@@ -56,9 +72,9 @@ class Application:
             on_question=self._question,
             on_chatter=self._chatter,  # transports pass only pasted errors, where enabled
         )
-        self._install(config, knowledge or knowledge_base(config))
+        self._install(config, knowledge or knowledge_base(config), first=True)
 
-    def _install(self, config: Config, knowledge: KnowledgeBase) -> None:
+    def _install(self, config: Config, knowledge: KnowledgeBase, *, first: bool = False) -> None:
         """Build the commands for ``config`` and put them behind the dispatcher in one step."""
         registry = Registry()
         runbook = RunbookCommands(knowledge, config.bot.prefix, self.knowledge_metrics)
@@ -74,9 +90,37 @@ class Application:
         runbook.register(registry)
         if clusters:
             ClusterCommands(Clusters(clusters), config.bot.prefix).register(registry)
+            self._install_actions(config, registry, clusters, first)
         self.config, self.knowledge, self.clusters, self._runbook = config, knowledge, clusters, runbook
         self.policy = config.access
         self.knowledge_metrics.watch(knowledge)
+
+    def _install_actions(self, config: Config, registry: Registry, clusters: tuple[Cluster, ...],
+                         first: bool) -> None:
+        """The action commands; the service and its state only the first time."""
+        if first and self._act and config.actions is not None:
+            self.store = Store.open(config.bot.state_dir)  # refuses a second bot on the same state
+            prepare_directory(config.actions.audit_file.parent, "the audit log's directory")
+            self.actions = ActionService(config.actions, Clusters(clusters), Ledger(self.store),
+                                         AuditLog(config.actions.audit_file), self.dispatcher.announcer,
+                                         config.bot.prefix)
+        elif self.actions is not None:
+            self.actions.clusters = Clusters(clusters)  # the reloaded settings (credentials, timeouts)
+        settings = self.actions.settings if self.actions is not None else config.actions
+        action_commands.register(registry, self.actions, config.access, settings, config.bot.prefix)
+
+    async def upkeep(self) -> None:
+        """What runs beside the transports: re-reading the runbooks, and the actions'
+        watching of jobs and expiry of unconfirmed requests."""
+        tasks = [self.watch_runbooks()]
+        if self.actions is not None:
+            tasks.append(self.actions.run())
+        await asyncio.gather(*tasks)
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
 
     async def _question(self, message: Message) -> Reply:
         return await self._runbook.question(message)

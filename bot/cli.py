@@ -15,9 +15,11 @@ import sys
 import urllib.error
 import urllib.request
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 from bot import __version__, logs
+from bot.actions import audit
 from bot.app import Application
 from bot.config import Config, check_knowledge_paths, check_runnable, load_config
 from bot.configreader import ConfigError
@@ -74,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     command("run", "join the configured chat networks and serve (SIGHUP reloads, SIGTERM stops)")
     status = command("status", "ask the running bot whether each network and cluster is well (exit 0 if so)")
     status.add_argument("--json", action="store_true", help="print the bot's JSON health report")
+    trail = command("audit", "show the audit log of the actions: who asked, who confirmed, what ran")
+    trail.add_argument("--person", help="only steps by or for this person or account (e.g. anarcat, irc:anarcat)")
+    trail.add_argument("--instance", help="only steps about this instance or node (full or short name)")
+    trail.add_argument("--since", type=date.fromisoformat, help="from this day on (YYYY-MM-DD, UTC)")
+    trail.add_argument("--until", type=date.fromisoformat, help="up to and including this day (YYYY-MM-DD, UTC)")
+    trail.add_argument("--json", action="store_true", help="print the JSON lines as they are stored")
     return parser
 
 
@@ -175,7 +183,7 @@ def _search(args: argparse.Namespace, config: Config) -> int:
 def _ask(args: argparse.Namespace, config: Config) -> int:
     """What a channel would see, first page and ``!more`` included; on a terminal the
     whole answer (nobody can say !more there), or ``--lines N``."""
-    application = Application(config, _knowledge(config))
+    application = Application(config, _knowledge(config), act=False)  # may run beside the bot
     asker = Identity("console", config.console_user, account=config.console_user)
     message = Message(" ".join(args.question), asker, room="#channel", addressed=True)
     whole = args.lines is not None or sys.stdout.isatty()
@@ -191,13 +199,17 @@ def _console(args: argparse.Namespace, config: Config) -> int:
     application = Application(config, _knowledge(config))
 
     async def session() -> None:
-        watcher = asyncio.create_task(application.watch_runbooks())
+        upkeep = asyncio.create_task(application.upkeep())
         try:
             await ConsoleTransport(config.console_user).run(application.dispatcher)
         finally:
-            watcher.cancel()
+            upkeep.cancel()
+            await asyncio.gather(upkeep, return_exceptions=True)
 
-    asyncio.run(session())
+    try:
+        asyncio.run(session())
+    finally:
+        application.close()
     return OK
 
 
@@ -224,7 +236,10 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         if await application.reload() and not args.verbose:
             logging.getLogger().setLevel(application.config.bot.log_level)
 
-    asyncio.run(serve(application, transports, reload))
+    try:
+        asyncio.run(serve(application, transports, reload))
+    finally:
+        application.close()
     return OK
 
 
@@ -252,6 +267,15 @@ def _status(args: argparse.Namespace, config: Config) -> int:
     return OK if report.ok else FAILED
 
 
+def _audit(args: argparse.Namespace, config: Config) -> int:
+    if config.actions is None:
+        raise ConfigError(f"{config.source or 'built-in defaults'}: there is no [actions] table, so no audit log")
+    wanted = audit.Filter(args.person, args.instance, args.since, args.until)
+    for entry in audit.read(config.actions.audit_file, wanted):
+        print(json.dumps(entry, ensure_ascii=False) if args.json else audit.render(entry))
+    return OK
+
+
 _COMMANDS = {
     "index": _index,
     "search": _search,
@@ -260,4 +284,5 @@ _COMMANDS = {
     "check-config": _check_config,
     "run": _run,
     "status": _status,
+    "audit": _audit,
 }

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.actions.settings import ActionSettings, parse_actions
 from bot.configreader import ConfigError, Table
 from bot.core.access import AccessPolicy, room_key
 from bot.core.people import XMPP, Acl, Directory, DirectoryError
@@ -81,6 +82,7 @@ class Config:
     irc: tuple[IrcSettings, ...] = ()
     xmpp: XmppSettings | None = None
     metrics: MetricsSettings | None = None  # None: no /metrics endpoint
+    actions: ActionSettings | None = None  # None: no [actions] table, so no actions at all
 
     @classmethod
     def default(cls) -> Config:
@@ -106,16 +108,20 @@ def load_config(path: Path) -> Config:
     xmpp = part(parse_xmpp, root.table("xmpp"), bot.name, fallback=None) if "xmpp" in root.keys() else None
     clusters = tuple(cluster for name, table in root.tables("clusters")
                      for cluster in part(parse_clusters, [(name, table)], fallback=()))
+    access = part(_access, root, irc, xmpp, fallback=AccessPolicy())
+    actions = (part(parse_actions, root.table("actions"), access.directory, bot.state_dir, fallback=None)
+               if "actions" in root.keys() else None)
     config = Config(
         bot=bot,
         knowledge=part(_knowledge, root.table("knowledge"), bot.state_dir, fallback=KnowledgeSettings()),
-        access=part(_access, root, irc, xmpp, fallback=AccessPolicy()),
+        access=access,
         console_user=part(_console_user, root.table("console"), fallback=getpass.getuser()),
         source=source,
         clusters=clusters,
         irc=irc,
         xmpp=xmpp,
         metrics=part(parse_metrics_settings, root.table("metrics"), fallback=None),
+        actions=actions,
     )
     root.done()
     problems.check()

@@ -139,6 +139,13 @@ class Table:
             return () if default is _MISSING else tuple(default)
         return tuple(value)
 
+    def string_lists(self, key: str, default: Any = _MISSING) -> tuple[tuple[str, ...], ...]:
+        """A list of lists of strings (``[["a", "b"], ["c", "d"]]``)."""
+        value = self._get(key, list, default)
+        if not all(isinstance(item, list) and all(isinstance(s, str) for s in item) for item in value):
+            raise self.error(key, "expected a list of lists of strings")
+        return tuple(tuple(item) for item in value)
+
     def path(self, key: str, default: Any = _MISSING) -> Path:
         """A path; relative ones are taken from the configuration file's folder."""
         value = Path(self._get(key, str, default)).expanduser()

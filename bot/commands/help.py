@@ -21,8 +21,7 @@ def register(dispatcher: Dispatcher, bot_name: str) -> None:
     async def help_(call: Invocation) -> Reply:
         if call.args:
             return Reply.of(*_details(call.args.split()[0].lstrip(prefix)))
-        allowed = [command for command in registry
-                   if dispatcher.policy.refusal(command.permission, call.message) is None]
+        allowed = [command for command in registry if dispatcher.refusal(command, call.message) is None]
         names = ", ".join(f"{prefix}{command.name}" for command in allowed)
         return Reply.of(
             f"commands: {names}.",

@@ -86,12 +86,19 @@ class Dispatcher:
             return Reply.of(
                 f"unknown command {self.prefix}{name}; {self.prefix}help lists the commands."
             )
-        refusal = self.policy.refusal(command.permission, message)
+        refusal = self.refusal(command, message)
         if refusal is not None:
             log.info("refused %s%s to %s: %s", self.prefix, command.name, message.sender, refusal)
             return Reply.of(refusal)
         invocation = Invocation(message, command.name, args.strip())
         return await self._guarded(_bind(command, invocation), message)
+
+    def refusal(self, command: Command, message: Message) -> str | None:
+        """Why ``message``'s sender may not run ``command`` (its permission, then its own check), or None."""
+        refusal = self.policy.refusal(command.permission, message)
+        if refusal is None and command.check is not None:
+            refusal = command.check(message)
+        return refusal
 
     async def _guarded(self, handler: QuestionHandler, message: Message) -> Reply:
         try:

@@ -19,6 +19,8 @@ class Invocation:
 
 
 Handler = Callable[[Invocation], Awaitable[Reply]]
+Check = Callable[[Message], str | None]
+"""A command's own condition beyond its permission: why the sender may not run it, or None."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Command:
     details: str = ""
     permission: Permission = Permission.ANYONE
     aliases: tuple[str, ...] = ()
+    check: Check | None = None
 
     def synopsis(self, prefix: str) -> str:
         return f"{prefix}{self.name} {self.usage}".rstrip()
@@ -60,11 +63,12 @@ class Registry:
         details: str = "",
         permission: Permission = Permission.ANYONE,
         aliases: tuple[str, ...] = (),
+        check: Check | None = None,
     ) -> Callable[[Handler], Handler]:
         """Decorator form of `add`."""
 
         def register(handler: Handler) -> Handler:
-            self.add(Command(name, handler, summary, usage, details, permission, aliases))
+            self.add(Command(name, handler, summary, usage, details, permission, aliases, check))
             return handler
 
         return register

@@ -55,7 +55,7 @@ async def serve(application: Application, transports: list[ReconnectingTransport
     loop.add_signal_handler(signal.SIGHUP, reloads.request)
     monitor = await start_monitor(application, transports)
     runs = {asyncio.create_task(t.run(application.dispatcher), name=t.name): t for t in transports}
-    upkeep = asyncio.create_task(application.watch_runbooks(), name="runbook watcher")
+    upkeep = asyncio.create_task(application.upkeep(), name="upkeep")
     stopping = asyncio.create_task(stop.wait())
     everything: set[asyncio.Task[Any]] = {upkeep, stopping, *runs}
     try:

@@ -1,0 +1,1 @@
+"""Confirmed actions on the clusters: plans, confirmations, re-checks, submission, watching, audit."""

@@ -1,0 +1,187 @@
+"""Following a submitted job to its end, as the read user, and saying how it went.
+
+The read user cannot use ``/2/jobs/ID/wait`` (it needs write), so the watcher
+polls ``GET /2/jobs/ID``: first after ``poll_seconds``, then less and less
+often, up to every ``poll_max_seconds``. A node operation's job only submits
+child jobs (one per instance); they are stored as they appear and followed
+too. What the room hears is kept short:
+
+- when a node operation's children are known, one line with their job IDs;
+- per poll round, one line with the children that ended in it (Ganeti's own
+  error text for each failure);
+- while a job runs long, a progress line after ``progress_seconds``, then
+  after twice as long, and so on (its last log line, never the whole log);
+- the outcome, addressed to the requester.
+
+Every finished job is written to the store before it is announced, so a bot
+restarted in between picks up where it stopped and still reports the outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from bot.actions.ledger import DONE, Ledger, Record, Watched
+from bot.actions.settings import ActionSettings
+from bot.ganeti.errors import RapiError, RapiNotFound
+from bot.ganeti.jobs import JobView
+from bot.ganeti.names import common_domain, strip_domain
+from bot.ganeti.rapi import RapiClient
+
+log = logging.getLogger(__name__)
+
+Say = Callable[[Record, Sequence[str], bool], Awaitable[None]]
+"""``say(record, lines, final)``: announce in the record's room; ``final`` highlights the requester."""
+Audit = Callable[..., Awaitable[object]]
+WATCHING, LOST = "watching", "lost"
+_SUMMARY_NAME = re.compile(r"\(([^()]+)\)")
+
+
+class Watcher:
+    def __init__(self, reader: RapiClient, ledger: Ledger, settings: ActionSettings, say: Say, audit: Audit,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.reader = reader
+        self.ledger = ledger
+        self.settings = settings
+        self.say = say
+        self.audit = audit
+        self.clock = clock
+        self.requests = 0  # RAPI requests made while watching (the benchmark reads it)
+
+    async def watch(self, record: Record) -> str:
+        """Follow ``record``'s jobs to their end; returns the outcome line (also announced)."""
+        delay = self.settings.poll_seconds
+        every = self.settings.progress_seconds
+        next_progress = self.clock() + every
+        failing: str | None = None
+        while watching := [job for job in self.ledger.jobs(record.token) if job.state == WATCHING]:
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, self.settings.poll_max_seconds)
+            ended: list[str] = []
+            for job in watching:
+                try:
+                    view = await self._look(job.job_id)
+                except RapiNotFound:
+                    self.ledger.job_done(record.token, job.job_id, LOST,
+                                         f"job {job.job_id} is gone from the cluster's queue: outcome unknown")
+                    continue
+                except RapiError as error:
+                    if failing is None:
+                        await self.say(record, [(f"cannot ask @{record.cluster} about job {job.job_id} now "
+                                                f"({error}); still trying")], False)
+                    failing = str(error)
+                    delay = self.settings.poll_max_seconds
+                    continue
+                failing = None
+                if view.finished:
+                    ended.extend(await self._ended(record, job, view))
+                elif self.clock() >= next_progress:
+                    await self.say(record, [self._progress(record, view)], False)
+                    every *= 2
+                    next_progress = self.clock() + every
+            if ended:
+                await self.say(record, ended, False)
+        outcome = await self._outcome(record)
+        await self.say(record, [outcome], True)
+        self.ledger.finish(record.token, DONE, outcome, time.time())
+        await self.audit("outcome", record, outcome=outcome,
+                         jobs=[job.job_id for job in self.ledger.jobs(record.token)])
+        return outcome
+
+    async def _look(self, job_id: int) -> JobView:
+        self.requests += 1
+        return JobView.from_rapi(await asyncio.to_thread(self.reader.job, job_id))
+
+    async def _ended(self, record: Record, job: Watched, view: JobView) -> list[str]:
+        """Store how ``job`` ended; the lines the room should hear about it now."""
+        failure = "; ".join(view.errors) or f"ended {view.status}"
+        took = _seconds(view.duration())
+        if job.parent is None:
+            children = [child.job_id for child in view.children if child.job_id is not None]
+            refused = [child.error for child in view.children if child.job_id is None]
+            summary = failure if not view.succeeded else f"done in {took}"
+            if refused:
+                summary += "; Ganeti could not submit: " + "; ".join(str(error) for error in refused)
+            self.ledger.add_children(record.token, job.job_id, children)
+            self.ledger.job_done(record.token, job.job_id, view.status, summary)
+            await self.audit("job", record, job=job.job_id, status=view.status, children=children,
+                             error=None if view.succeeded else failure)
+            if children:
+                return [(f"{record.action} {_short(record.target)} @{record.cluster}: Ganeti submitted "
+                        f"{len(children)} instance job(s): {', '.join(map(str, children))}")]
+            return []
+        instance = _instance_of(view)
+        name = _short(instance or f"job {job.job_id}")
+        summary = f"{name}: done ({took}, job {job.job_id})" if view.succeeded else \
+            f"{name}: FAILED (job {job.job_id}): {failure}"
+        self.ledger.job_done(record.token, job.job_id, view.status, summary, instance)
+        await self.audit("job", record, job=job.job_id, parent=job.parent, status=view.status,
+                         involves=[instance] if instance else [], error=None if view.succeeded else failure)
+        return [summary]
+
+    def _progress(self, record: Record, view: JobView) -> str:
+        last = view.last_log()
+        return (f"{record.action} {_short(record.target)} @{record.cluster}: job {view.id} {view.status} "
+                f"for {_seconds(view.duration())}" + (f"; last: {last.strip()}" if last else ""))
+
+    async def _outcome(self, record: Record) -> str:
+        jobs = self.ledger.jobs(record.token)
+        main = next(job for job in jobs if job.parent is None)
+        what = f"{record.action} {_short(record.target)} @{record.cluster}"
+        if main.state != "success":
+            return f"{what} FAILED (job {main.job_id}): {main.summary}"
+        if record.action == "node-migrate":
+            return await self._node_outcome(record, what, main, [job for job in jobs if job.parent is not None])
+        if record.action == "activate-disks":
+            return f"{what}: disks active on {_short(record.plan.source or '?')} ({main.summary}, job {main.job_id})"
+        where = await self._placement()
+        return f"{what} done: now on {_short(where.get(record.target, '?'))} ({main.summary}, job {main.job_id})"
+
+    async def _node_outcome(self, record: Record, what: str, main: Watched, children: list[Watched]) -> str:
+        where = await self._placement()
+        moved = [job for job in children if job.state == "success"]
+        text = f"{what} finished: {len(moved)} of {len(children)} instance job(s) succeeded (job {main.job_id})"
+        names = [job.instance for job in moved if job.instance]
+        if names:
+            text += "; moved: " + ", ".join(f"{_short(name)} → {_short(where.get(name, '?'))}" for name in names)
+        failed = [job.summary for job in children if job.state != "success"]
+        if failed:
+            text += "; " + "; ".join(failed)
+        left = sorted(name for name, pnode in where.items() if pnode == record.target)
+        text += f"; {_short(record.target)} is primary of " + (", ".join(map(_short, left)) if left else "nothing")
+        if "could not submit" in main.summary:
+            text += f"; {main.summary.split('; ', 1)[-1]}"
+        return text
+
+    async def _placement(self) -> dict[str, str]:
+        """Instance → primary node, now (one request); empty if the cluster cannot say."""
+        self.requests += 1
+        try:
+            rows = await asyncio.to_thread(self.reader.query, "instance", ("name", "pnode"))
+        except RapiError:
+            return {}
+        return {row["name"]: row["pnode"] for row in rows if row.get("name")}
+
+
+def _instance_of(view: JobView) -> str | None:
+    return next((_instance_name(summary) for summary in view.detail.job.summary), None)
+
+
+def _instance_name(summary: str) -> str | None:
+    found = _SUMMARY_NAME.search(summary)
+    return found.group(1) if found else None
+
+
+def _short(name: str) -> str:
+    return strip_domain(name, common_domain([name]))
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "not started"
+    return f"{value:.1f} s" if value < 120 else f"{value / 60:.0f} min"
+
