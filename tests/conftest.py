@@ -7,6 +7,7 @@ cluster questions over real IRC and XMPP servers.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,3 +41,27 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[labctl.Lab]:
 def lab_settings(lab: labctl.Lab) -> ClusterSettings:
     digest = lab.fingerprint().split(":", 1)[1].replace(":", "").lower()
     return ClusterSettings("lab", lab.url, READER, fingerprint=digest, timeout=15, cache_seconds=0)
+
+
+@pytest.fixture(scope="session")
+def action_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[labctl.Lab]:
+    """A lab of its own for the tests that act on a cluster: they move instances
+    and stop node daemons, while the read tests expect the layout up.sh makes.
+
+    ``GNTBOT_ACTION_LAB=STATE:PORT`` uses a lab left running by ``labctl.py up
+    --state STATE --port PORT`` instead (and leaves it running), to iterate quickly.
+    """
+    reused = os.environ.get("GNTBOT_ACTION_LAB")
+    if reused:
+        state, _, port = reused.rpartition(":")
+        yield labctl.Lab(Path(state), int(port))
+        return
+    reason = labctl.unavailable()
+    if reason:
+        pytest.skip(reason)
+    cluster = labctl.Lab(tmp_path_factory.mktemp("action-lab"), labctl.free_port())
+    try:
+        cluster.up()
+        yield cluster
+    finally:
+        cluster.down()

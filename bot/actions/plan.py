@@ -32,6 +32,9 @@ from bot.ganeti.model import (
 from bot.ganeti.names import common_domain, strip_domain
 
 MIRRORED = INTERNALLY_MIRRORED | EXTERNALLY_MIRRORED
+# Known not to run. Other states (ERROR_nodedown: the node does not answer) are
+# left to Ganeti's own check, whose message says what the node daemon said.
+STOPPED = frozenset({"ADMIN_down", "ADMIN_offline", "USER_down", "ERROR_down"})
 WITH_DISKS = frozenset({"drbd", "plain", "file", "sharedfile", "blockdev", "rbd", "ext", "gluster"})
 
 
@@ -160,7 +163,7 @@ def _move(request: Request, snapshot: Snapshot, instance: Instance) -> Plan:
         raise Refusal(f"{name} has {template} disks, which live on {instance.pnode} only: it cannot "
                       f"{action} (Ganeti would refuse too). Move its disks first (gnt-instance move).")
     source = snapshot.node(instance.pnode)
-    if action == "migrate" and instance.status != "running":
+    if action == "migrate" and instance.status in STOPPED:
         raise Refusal(f"{name} is not running ({instance.status}), so it cannot be live-migrated: "
                       "use !failover for a stopped instance")
     destination = _destination(request, snapshot, instance)

@@ -125,7 +125,7 @@ def _policy(action: str, table: Table, directory: Directory, defaults: ActionPol
         approvers=approvers,
         confirmation=table.string("confirmation", defaults.confirmation if defaults else "self",
                                   choices=CONFIRMATIONS),
-        window=table.number("window_seconds", defaults.window if defaults else 120.0, low=10),
+        window=table.number("window_seconds", defaults.window if defaults else 120.0, low=1),
     )
 
 

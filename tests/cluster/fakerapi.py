@@ -44,6 +44,7 @@ class Seen:
     path: str
     query: dict[str, list[str]]
     user: str | None
+    body: bytes = b""
 
 
 def recorded(variant: str = "") -> dict[str, Answer]:
@@ -121,8 +122,9 @@ class FakeRapi:
     def _respond(self, handler: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(handler.path)
         user = _basic_user(handler.headers.get("Authorization"), self.credentials)
+        body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
         with self._lock:
-            self.seen.append(Seen(handler.command, parts.path, parse_qs(parts.query), user))
+            self.seen.append(Seen(handler.command, parts.path, parse_qs(parts.query), user, body))
         if user is None:
             answer = Answer(401, fixture("error-401.json"))
         else:
@@ -161,6 +163,8 @@ def _handler(server: FakeRapi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             server._respond(self)
+
+        do_PUT = do_POST = do_GET  # the write calls (fault injection for submissions)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
