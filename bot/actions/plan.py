@@ -173,16 +173,16 @@ def _move(request: Request, snapshot: Snapshot, instance: Instance) -> Plan:
                       f"(!{action} {name} NODE)")
     memory = _memory(instance, action)
     facts = [(f"{name} primary", instance.pnode), (f"{name} secondaries", ",".join(instance.snodes) or "none"),
-             (f"{name} status", instance.status), (f"{instance.pnode} state", _state(source))]
+             (f"{name} status", instance.status), ("its primary node", f"{instance.pnode} {_state(source)}")]
     notes = []
     if destination is not None:
         target = snapshot.node(destination)
-        facts.append((f"{destination} state", _state(target)))
+        facts.append(("the target node", f"{destination} {_state(target)}"))
         if target is not None and not target.accepts_instances:
             raise Refusal(f"{destination} does not take instances now: it is {_state(target)}")
         if target is not None and target.mfree is not None and memory:
             least = (instance.minmem or memory) if action == "migrate" else memory
-            facts.append((f"{destination} has room for {name}", "yes" if target.mfree >= least else "no"))
+            facts.append(("room on the target", "yes" if target.mfree >= least else "no"))
             if target.mfree < least:
                 raise Refusal(f"{destination} has {mib(target.mfree)} free, {name} needs at least {mib(least)}")
             if action == "migrate" and target.mfree < memory:
@@ -215,9 +215,9 @@ def _activate_disks(request: Request, snapshot: Snapshot, instance: Instance) ->
         raise Refusal(f"{name} is {instance.disk_template}: it has no disks to activate")
     nodes = (instance.pnode, *instance.snodes)
     facts = [(f"{name} primary", instance.pnode), (f"{name} secondaries", ",".join(instance.snodes) or "none")]
-    for node_name in nodes:
+    for role, node_name in zip(("primary", *("secondary" for _ in instance.snodes)), nodes, strict=True):
         node = snapshot.node(node_name)
-        facts.append((f"{node_name} state", _state(node)))
+        facts.append((f"its {role} node", f"{node_name} {_state(node)}"))
         if node is None or not node.answering:
             raise Refusal(f"{node_name} ({'primary' if node_name == instance.pnode else 'secondary'} of {name}) "
                           f"is {_state(node)}: its disks cannot be activated there now")

@@ -218,7 +218,10 @@ class ActionService:
         request = Request(record.action, record.cluster, record.target, record.plan.destination, record.reason)
 
         def work() -> tuple[Plan, int]:
-            fresh = plan(request, preflight.snapshot(where.client))
+            try:
+                fresh = plan(request, preflight.snapshot(where.client))
+            except Refusal as error:
+                raise Refusal(f"the cluster changed since the plan: {error}") from None
             changed = changes(record.plan, fresh)
             if changed:
                 raise Refusal("the cluster changed since the plan: " + "; ".join(changed))

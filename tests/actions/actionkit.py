@@ -101,7 +101,11 @@ class Bot:
     def __init__(self, config: Path, loop: Loop) -> None:
         self.loop = loop
         self.config = load_config(config)
-        self.app = Application(self.config)
+
+        async def build() -> Application:  # the store belongs to the thread of the event loop
+            return Application(self.config)
+
+        self.app = loop.run(build())
         self.said: list[Said] = []
         self._lock = threading.Lock()
         for realm in ("irc", "xmpp", "console"):
@@ -157,7 +161,10 @@ class Bot:
         deadline = time.monotonic() + 10
         while not self.upkeep.done() and time.monotonic() < deadline:
             time.sleep(0.05)
-        self.app.close()
+        async def close() -> None:
+            self.app.close()
+
+        self.loop.run(close())
 
 
 class LabView:
