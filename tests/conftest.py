@@ -26,10 +26,14 @@ from bot.ganeti.settings import ClusterSettings  # noqa: E402
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[labctl.Lab]:
     """The 3-node lab of tests/cluster/lab, torn down at the end (also when a
     test fails); skipped only where the machine cannot make network namespaces."""
+    yield from _lab_up(tmp_path_factory, "ganeti-lab")
+
+
+def _lab_up(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[labctl.Lab]:
     reason = labctl.unavailable()
     if reason:
         pytest.skip(reason)
-    cluster = labctl.Lab(tmp_path_factory.mktemp("ganeti-lab"), labctl.free_port())
+    cluster = labctl.Lab(tmp_path_factory.mktemp(name), labctl.free_port())
     try:
         cluster.up()
         yield cluster
@@ -55,13 +59,5 @@ def action_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[labctl.Lab]
     if reused:
         state, _, port = reused.rpartition(":")
         yield labctl.Lab(Path(state), int(port))
-        return
-    reason = labctl.unavailable()
-    if reason:
-        pytest.skip(reason)
-    cluster = labctl.Lab(tmp_path_factory.mktemp("action-lab"), labctl.free_port())
-    try:
-        cluster.up()
-        yield cluster
-    finally:
-        cluster.down()
+    else:
+        yield from _lab_up(tmp_path_factory, "action-lab")

@@ -125,8 +125,10 @@ class Watcher:
 
     def _progress(self, record: Record, view: JobView) -> str:
         last = view.last_log()
-        return (f"{record.action} {_short(record.target)} @{record.cluster}: job {view.id} {view.status} "
-                f"for {_seconds(view.duration())}" + (f"; last: {last.strip()}" if last else ""))
+        took = view.duration()
+        since = f" for {_seconds(took)}" if took is not None else ", not started yet"
+        return (f"{record.action} {_short(record.target)} @{record.cluster}: job {view.id} {view.status}{since}"
+                + (f"; last: {last.strip()}" if last else ""))
 
     async def _outcome(self, record: Record) -> str:
         jobs = self.ledger.jobs(record.token)

@@ -37,6 +37,7 @@ enabled = ["migrate", "failover", "activate-disks", "node-migrate"]
 requesters = ["@ops"]
 poll_seconds = 0.3
 poll_max_seconds = 2
+progress_seconds = 2
 linked_rooms = [["irc:#ops", "xmpp:ops@conference.localhost"]]
 [actions.failover]
 confirmation = "second"
@@ -106,6 +107,22 @@ def test_without_a_node_the_iallocator_picks_and_the_plan_names_its_choice(bot, 
     chosen = re.search(rf"{source.split('.')[0]} → (node\d) \(live", bot.text(ALICE, "!pending")).group(1)
     bot.say(ALICE, f"!confirm {token}")
     assert bot.outcome(token).startswith(f"migrate inst3 @lab done: now on {chosen} ")
+
+
+def test_a_long_job_says_how_it_is_doing_in_a_few_lines_not_one_per_poll(bot, view, action_lab):
+    source = view.primary("inst3")
+    target = view.other_node(source)
+    token = bot.plan(ALICE, f"!migrate inst3 {target}")
+    action_lab.run("node1", "gnt-debug", "delay", "--submit", "-n", source, "12")  # the job waits behind this
+    job_id = re.search(r"job (\d+)", bot.text(ALICE, f"!confirm {token}")).group(1)
+    started = len(bot.said)
+    bot.outcome(token)
+    lines = [said.text for said in bot.said[started:] if f"job {job_id}" in said.text]
+    progress = [line for line in lines if line.startswith(f"migrate inst3 @lab: job {job_id} ")]
+    # about 12 s of waiting, polled every 2 s at most: progress after 2, 4 and 8 s, then the outcome
+    assert 1 <= len(progress) <= 4, lines
+    assert all(re.match(rf"migrate inst3 @lab: job {job_id} (queued|waiting|running)( for |, not started yet)", line) for line in progress)
+    assert lines[-1].startswith(f"alice: migrate inst3 @lab done: now on {target} ")
 
 
 def test_a_file_instance_is_refused_at_preflight(bot, view):

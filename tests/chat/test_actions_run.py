@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .common import in_room
-from .test_run import ROOM, ROOM_PASSWORD, running_bot, write_config
+from .test_run import ROOM, alice_in_both_rooms, running_bot, write_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "actions"))  # the action tests' kit
 from actionkit import DOMAIN, LabView, cluster_table
@@ -34,10 +33,7 @@ linked_rooms = [["irc:#run", "xmpp:{ROOM}"]]
     config = write_config(tmp_path, ircd, prosody, certs, secrets, extra=extra)
     log = tmp_path / "gntbot.log"
     with running_bot(config, log):
-        alice = irc_people(ircd.port, "alice", "alice").registered()
-        alice.join("#run")
-        alice.expect(lambda l: l.command == "JOIN" and l.nick == "runbot", 20, "runbot joining #run")
-        xalice = in_room(aloop, xmpp_people("alice"), ROOM, "alice", password=ROOM_PASSWORD)
+        alice, xalice = alice_in_both_rooms(ircd, irc_people, xmpp_people, aloop)
 
         plan = alice.ask("#run", "!migrate inst3 node3 -- e2e", "runbot", timeout=60).text
         assert plan.startswith("alice: migrate inst3 @lab: node2 → node3 (live, 256M) — !confirm ")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,6 +84,14 @@ def running_bot(config: Path, log: Path) -> Iterator[subprocess.Popen]:
             bot.wait()
 
 
+def alice_in_both_rooms(ircd: InspircdAnope, irc_people: Any, xmpp_people: Any, aloop: Any) -> tuple[Any, Any]:
+    """alice in #run on IRC and in ROOM on XMPP, once the bot has joined both."""
+    alice = irc_people(ircd.port, "alice", "alice").registered()
+    alice.join("#run")
+    alice.expect(lambda l: l.command == "JOIN" and l.nick == "runbot", 20, "runbot joining #run")
+    return alice, in_room(aloop, xmpp_people("alice"), ROOM, "alice", password=ROOM_PASSWORD)
+
+
 def test_gntbot_run_serves_irc_and_xmpp_and_leaves_cleanly_on_sigterm(
         ircd, prosody, certs, secrets, tmp_path, irc_people, xmpp_people, aloop) -> None:
     config = write_config(tmp_path, ircd, prosody, certs, secrets)
@@ -125,11 +134,7 @@ cache_seconds = 0
     config = write_config(tmp_path, ircd, prosody, certs, secrets, extra=cluster)
     log = tmp_path / "gntbot.log"
     with running_bot(config, log):
-        alice = irc_people(ircd.port, "alice", "alice").registered()
-        alice.join("#run")
-        alice.expect(lambda l: l.command == "JOIN" and l.nick == "runbot", 20, "runbot joining #run")
-        xalice = in_room(aloop, xmpp_people("alice"), ROOM, "alice", password=ROOM_PASSWORD)
-
+        alice, xalice = alice_in_both_rooms(ircd, irc_people, xmpp_people, aloop)
         summary = alice.ask("#run", "!cluster", "runbot", timeout=30).text
         assert summary.startswith("alice: lab: cluster.ganeti.test, master node1.ganeti.test, Ganeti 3.0.2")
         instances = alice.ask("#run", "!instances inst1", "runbot", timeout=30).text
