@@ -147,7 +147,7 @@ class Watcher:
         where = await self._placement()
         moved = [job for job in children if job.state == "success"]
         text = f"{what} finished: {len(moved)} of {len(children)} instance job(s) succeeded (job {main.job_id})"
-        names = [job.instance for job in moved if job.instance]
+        names = sorted(job.instance for job in moved if job.instance)
         if names:
             text += "; moved: " + ", ".join(f"{_short(name)} → {_short(where.get(name, '?'))}" for name in names)
         failed = [job.summary for job in children if job.state != "success"]
