@@ -18,7 +18,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from bot.actions.plan import Plan, Refusal, Request, Snapshot, plan
+from bot.actions.plan import Plan, Refusal, Request, Snapshot
+from bot.actions.rules import make_plan
 from bot.ganeti import model
 from bot.ganeti.jobs import JobView
 from bot.ganeti.model import ClusterInfo, Instance, Job, Node
@@ -59,7 +60,7 @@ def dry_run(request: Request, found: Plan, current: Snapshot, reader: RapiClient
         raise Refusal(f"Ganeti refuses: {why} (dry-run job {job_id}); nothing was submitted")
     chosen = view.selected_node(found.target)
     if found.destination is None and chosen:
-        return plan(replace(request, node=chosen), current)
+        return make_plan(replace(request, node=chosen), current)
     return found
 
 

@@ -22,23 +22,23 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from bot.actions import preflight
 from bot.actions.audit import AuditLog
+from bot.actions.checks import Actor, confirm_refusal, held, is_token, said
 from bot.actions.ledger import (
     DONE,
     PENDING,
     REFUSED,
     SUBMITTED,
     SUBMITTING,
-    TOKEN_ALPHABET,
-    TOKEN_LENGTH,
     Ledger,
     Record,
 )
-from bot.actions.plan import Plan, Refusal, Request, changes, plan
+from bot.actions.plan import Plan, Refusal, Request, changes
+from bot.actions.rules import make_plan
 from bot.actions.settings import ActionPolicy, ActionSettings
 from bot.actions.submit import reason, submit
 from bot.actions.watch import Watcher
@@ -54,19 +54,6 @@ log = logging.getLogger(__name__)
 
 EXPIRY_CHECK_SECONDS = 2.0
 CONNECTED_CHECK_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is asking, and from where, as the command layer verified it."""
-
-    person: Person
-    account: str  # the verified principal used, realm:account
-    nick: str  # what to highlight
-    realm: str
-    place: str  # where announcements go: the room, or the nick/JID in private
-    room: str  # the room a confirmation must come from (linked rooms share one)
-    private: bool
 
 
 class ActionService:
@@ -131,22 +118,22 @@ class ActionService:
         where = found.cluster
         to = (await asyncio.to_thread(self.clusters.find_node, node, where.name)).name if node else None
         writer = WriteClient(where.settings)  # refuses a cluster without write credentials
-        held = self.ledger.holder(where.name, (found.name, *([to] if to else [])))
-        if held is not None:
-            raise Refusal(_held(held, self.prefix))
+        holder = self.ledger.holder(where.name, (found.name, *([to] if to else [])))
+        if holder is not None:
+            raise Refusal(held(holder, self.prefix))
         request = Request(action, where.name, found.name, to, why)
         draft = self._draft(actor, request, policy)
         checked = await asyncio.to_thread(self._preflight, request, where, writer, draft)
-        held = self.ledger.holder(where.name, checked.locks)
-        if held is not None:
-            raise Refusal(_held(held, self.prefix))
+        holder = self.ledger.holder(where.name, checked.locks)
+        if holder is not None:
+            raise Refusal(held(holder, self.prefix))
         record = replace(draft, plan=checked)
         self.ledger.add(record, time.time())
         return record
 
     def _preflight(self, request: Request, where: Cluster, writer: WriteClient, draft: Record) -> Plan:
         current = preflight.snapshot(where.client)
-        found = plan(request, current)
+        found = make_plan(request, current)
         note = "preflight dry run: nothing changes"
         why = reason(found, draft.room, draft.requester, None, request.reason, note)
         return preflight.dry_run(request, found, current, where.client, writer, why)
@@ -162,8 +149,8 @@ class ActionService:
 
     async def confirm(self, actor: Actor, token: str) -> list[str]:
         token = token.strip().lower()
-        record = self.ledger.get(token) if _is_token(token) else None
-        refusal = self._confirm_refusal(actor, token, record)
+        record = self.ledger.get(token) if is_token(token) else None
+        refusal = confirm_refusal(actor, token, record, self.settings, time.time(), self.prefix)
         if refusal is not None:
             await self._audit("refused", record, actor, step_of="confirm", token=token, why=refusal)
             return [f"not confirmed: {refusal}"]
@@ -190,28 +177,6 @@ class ActionService:
         return [(f"{record.action} {record.target} @{record.cluster}: submitted as job {job_id}; "
                 f"the outcome will be said here ({self.prefix}job {job_id} shows it meanwhile)")]
 
-    def _confirm_refusal(self, actor: Actor, token: str, record: Record | None) -> str | None:
-        if record is None:
-            return f"no action waits for the token {token[:12]!r} (tokens look like {self.prefix}confirm k7q2x)"
-        if record.state != PENDING:
-            by = f" by {record.approver}" if record.approver else ""
-            return f"{token} is not waiting any more: it was {_said(record.state)}{by}"
-        if actor.room != record.room:
-            place = "in private" if record.room.startswith("private:") else f"in {record.room}"
-            return f"{token} was asked for {place}: confirm it there"
-        if time.time() > record.deadline:
-            return f"{token} expired {time.time() - record.deadline:.0f} s ago: nothing was done; ask again"
-        policy = self.settings.policy(record.action)
-        if policy is None:
-            return f"{record.action} is not enabled on this bot any more"
-        own = actor.person.name == record.requester
-        if own and policy.needs_second_person:
-            return (f"{record.action} needs a second person: {record.requester} asked for it, so someone else "
-                    "must confirm (your other accounts are still you)")
-        if not own and not policy.approvers.admits(actor.person):
-            return f"{actor.person} may not confirm {record.action} ([actions] approvers)"
-        return None
-
     async def _recheck_and_submit(self, record: Record) -> int:
         where = self.clusters.select(record.cluster)[0]
         writer = WriteClient(where.settings)
@@ -219,7 +184,7 @@ class ActionService:
 
         def work() -> tuple[Plan, int]:
             try:
-                fresh = plan(request, preflight.snapshot(where.client))
+                fresh = make_plan(request, preflight.snapshot(where.client))
             except Refusal as error:
                 raise Refusal(f"the cluster changed since the plan: {error}") from None
             changed = changes(record.plan, fresh)
@@ -241,7 +206,7 @@ class ActionService:
 
     async def cancel(self, actor: Actor, token: str) -> list[str]:
         token = token.strip().lower()
-        record = self.ledger.get(token) if _is_token(token) else None
+        record = self.ledger.get(token) if is_token(token) else None
         if record is None:
             return [f"no action waits for the token {token[:12]!r}"]
         policy = self.settings.policy(record.action)
@@ -249,7 +214,7 @@ class ActionService:
         if not allowed:
             return [f"only {record.requester} or an approver of {record.action} may cancel {token}"]
         if not self.ledger.cancel(token, time.time()):
-            return [f"{token} is not waiting any more: it was {_said(record.state)}"]
+            return [f"{token} is not waiting any more: it was {said(record.state)}"]
         await self._audit("cancel", record, actor)
         return [f"cancelled {token}: {record.action} {record.target} will not be done"]
 
@@ -332,18 +297,4 @@ class ActionService:
             entry.update(person=actor.person.name, account=actor.account, room=actor.room)
         entry.update({key: value for key, value in fields.items() if value is not None})
         return await asyncio.to_thread(self.audit_log.write, step, **entry)
-
-
-def _is_token(text: str) -> bool:
-    return len(text) == TOKEN_LENGTH and all(c in TOKEN_ALPHABET for c in text)
-
-
-def _said(state: str) -> str:
-    return {SUBMITTING: "confirmed", SUBMITTED: "confirmed and submitted", DONE: "confirmed and done"}.get(state, state)
-
-
-def _held(record: Record, prefix: str) -> str:
-    state = "waits for confirmation" if record.state == PENDING else "is running"
-    return (f"{record.action} {record.target} ({record.token}, asked by {record.requester}) {state} and involves "
-            f"the same instance or node: one action at a time (wait, or {prefix}cancel {record.token})")
 

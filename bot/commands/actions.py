@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 
-from bot.actions.service import ActionService, Actor
+from bot.actions.checks import Actor
+from bot.actions.service import ActionService
 from bot.actions.settings import ActionSettings
 from bot.commands.cluster import _split
 from bot.core.access import AccessPolicy, Permission
