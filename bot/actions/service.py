@@ -40,7 +40,7 @@ from bot.actions.ledger import (
 from bot.actions.plan import Plan, Refusal, Request, changes
 from bot.actions.rules import make_plan
 from bot.actions.settings import ActionPolicy, ActionSettings
-from bot.actions.submit import reason, submit
+from bot.actions.submit import find_submitted, reason, submit
 from bot.actions.watch import Watcher
 from bot.core.announce import Announcer, Place
 from bot.core.people import Person
@@ -135,7 +135,7 @@ class ActionService:
         current = preflight.snapshot(where.client)
         found = make_plan(request, current)
         note = "preflight dry run: nothing changes"
-        why = reason(found, draft.room, draft.requester, None, request.reason, note)
+        why = reason(found, draft.token, draft.room, draft.requester, None, request.reason, note)
         return preflight.dry_run(request, found, current, where.client, writer, why)
 
     def _draft(self, actor: Actor, request: Request, policy: ActionPolicy) -> Record:
@@ -163,19 +163,39 @@ class ActionService:
         try:
             job_id = await self._recheck_and_submit(record)
         except SubmissionUncertain as error:
-            outcome = f"submission uncertain: {error}"
-            self.ledger.finish(token, DONE, outcome, time.time())
             await self._audit("submit", record, actor, uncertain=str(error))
-            return [f"{record.action} {record.target}: {error}"]
+            found, outcome = await self._reconcile(record)
+            if found is None:
+                return [f"{record.action} {record.target}: {error}; {outcome}"]
+            job_id = found
         except GntbotError as error:
             self.ledger.finish(token, REFUSED, str(error), time.time())
             await self._audit("recheck", record, actor, refused=str(error))
             return [f"not submitted: {error}"]
-        self.ledger.submitted(token, job_id, time.time())
-        await self._audit("submit", record, actor, job=job_id)
-        self._start_watching(replace(record, state=SUBMITTED, job_id=job_id))
+        await self._submitted(record, job_id, actor)
         return [(f"{record.action} {record.target} @{record.cluster}: submitted as job {job_id}; "
                 f"the outcome will be said here ({self.prefix}job {job_id} shows it meanwhile)")]
+
+    async def _submitted(self, record: Record, job_id: int, actor: Actor | None, **audit: Any) -> None:
+        self.ledger.submitted(record.token, job_id, time.time())
+        await self._audit("submit", record, actor, job=job_id, **audit)
+        self._start_watching(replace(record, state=SUBMITTED, job_id=job_id))
+
+    async def _reconcile(self, record: Record) -> tuple[int | None, str]:
+        """After an ambiguous submission: the ID of the job the cluster has for ``record``,
+        or None and what to tell (the request is then closed)."""
+        where = self.clusters.select(record.cluster)[0]
+        try:
+            job_id = await asyncio.to_thread(find_submitted, where.client, record.token)
+        except RapiError as error:
+            job_id, outcome = None, (f"it may or may not have been submitted, and @{record.cluster} cannot say "
+                                     f"now ({error}): look at {self.prefix}jobs @{record.cluster}")
+        else:
+            outcome = "it was not submitted (no job of the cluster carries its token); ask again"
+        if job_id is None:
+            self.ledger.finish(record.token, DONE, outcome, time.time())
+            await self._audit("outcome", record, None, outcome=outcome)
+        return job_id, outcome
 
     async def _recheck_and_submit(self, record: Record) -> int:
         where = self.clusters.select(record.cluster)[0]
@@ -190,14 +210,14 @@ class ActionService:
             changed = changes(record.plan, fresh)
             if changed:
                 raise Refusal("the cluster changed since the plan: " + "; ".join(changed))
-            why = reason(fresh, record.room, record.requester, record.approver, record.reason)
+            why = reason(fresh, record.token, record.room, record.requester, record.approver, record.reason)
             return fresh, submit(writer, fresh, why)
 
         try:
             fresh, job_id = await asyncio.to_thread(work)
-        except Refusal:
+        except (Refusal, SubmissionUncertain):
             raise
-        except RapiError as error:
+        except RapiError as error:  # not sent, or refused by RAPI: nothing was submitted
             raise Refusal(str(error)) from None
         await self._audit("recheck", record, None, ok=True, facts=dict(fresh.facts))
         return job_id
@@ -239,12 +259,12 @@ class ActionService:
         for record in self.ledger.active():
             if record.state == SUBMITTED:
                 self._start_watching(record)
-            elif record.state == SUBMITTING:
-                outcome = ("the bot stopped while submitting this, so it may or may not have been submitted: "
-                           f"look at {self.prefix}jobs @{record.cluster}")
-                self.ledger.finish(record.token, DONE, outcome, time.time())
-                await self._audit("outcome", record, None, outcome=outcome)
-                await self._say(record, [f"{record.action} {record.target}: {outcome}"], True)
+            elif record.state == SUBMITTING:  # stopped between the confirmation and the job ID
+                job_id, outcome = await self._reconcile(record)
+                if job_id is None:
+                    await self._say(record, [f"{record.action} {record.target} ({record.token}): {outcome}"], True)
+                else:
+                    await self._submitted(record, job_id, None, found_by="its token in the job list")
         try:
             while True:
                 for record in self.ledger.expire(time.time()):

@@ -3,19 +3,23 @@
 The reason goes into the job's reason trail, so ``gnt-job info`` on the
 cluster says who asked, who confirmed, where and why::
 
-    gntbot: alice+bob in irc:#ops: migrate inst3.example.org node2.example.org->node1.example.org [T1234]
+    gntbot: alice+bob in irc:#ops: migrate inst3.example.org node2.example.org->node1.example.org [T1234] (k7q2x)
 
-Nothing here retries: a failed submission is reported as it failed (and a
-request that may have reached RAPI is reported as possibly submitted).
+It ends with the request's token, which is how `find_submitted` recognises the
+job after an ambiguous failure (the connection broke after the request was
+sent) or a restart in the middle of a submission: the answer comes from the
+cluster's own job list, never from sending the request again.
 """
 
 from __future__ import annotations
 
 from bot.actions.plan import Plan
+from bot.ganeti.rapi import RapiClient
 from bot.ganeti.writes import WriteClient
 
 
-def reason(plan: Plan, room: str, requester: str, approver: str | None, text: str, note: str = "") -> str:
+def reason(plan: Plan, token: str, room: str, requester: str, approver: str | None, text: str,
+           note: str = "") -> str:
     who = requester if approver in (None, requester) else f"{requester}+{approver}"
     what = f"{plan.action} {plan.target}"
     if plan.action in ("migrate", "failover"):
@@ -24,7 +28,22 @@ def reason(plan: Plan, room: str, requester: str, approver: str | None, text: st
     line = f"gntbot: {who} {where}: {what}"
     if text:
         line += f" [{text}]"
-    return f"{line} ({note})" if note else line
+    return f"{line} ({note}, {token})" if note else f"{line} ({token})"
+
+
+def find_submitted(reader: RapiClient, token: str) -> int | None:
+    """The ID of the job submitted for ``token`` (not its dry run), if the cluster has one. Blocking.
+
+    ``/2/jobs?bulk=1`` lists the jobs not yet archived, each with its opcodes
+    and their reason trail."""
+    for job in reader.get("/2/jobs", {"bulk": True}) or ():
+        ops = job.get("ops") if isinstance(job, dict) else None
+        first = ops[0] if isinstance(ops, list) and ops and isinstance(ops[0], dict) else {}
+        trail = first.get("reason") or []
+        said = str(trail[0][1]) if trail and isinstance(trail[0], list) and len(trail[0]) > 1 else ""
+        if said.endswith(f"({token})") and not first.get("dry_run") and str(job.get("id", "")).isdigit():
+            return int(job["id"])
+    return None
 
 
 def submit(writer: WriteClient, plan: Plan, why: str) -> int:

@@ -97,7 +97,7 @@ def test_a_live_migrate_of_a_sharedfile_instance_runs_after_confirmation_and_is_
     # gnt-job info on the cluster says who did it, where and why
     reason = view.job(job_id)["ops"][0]["reason"][0]
     assert reason[:2] == ["gnt:user", (f"gntbot: alice in irc:#ops: migrate inst3{DOMAIN} {source}->{target}{DOMAIN} "
-                                      "[T1234 rebalancing]")]
+                                      f"[T1234 rebalancing] ({token})")]
     assert audit_steps(bot, token) == ["plan", "confirm", "recheck", "submit", "job", "outcome"]
 
 
