@@ -92,5 +92,5 @@ def test_gntbot_audit_filters_by_person_instance_and_date(audited, capsys):
 def test_gntbot_audit_says_when_there_is_nothing_to_read(tmp_path, capsys):
     config = tmp_path / "gntbot.toml"
     config.write_text(f'[bot]\nstate_dir = "{tmp_path}"\n[actions]\n')
-    assert main(["-c", str(config), "audit"]) == 2
+    assert main(["-c", str(config), "audit"]) == 1
     assert "no audit log at" in capsys.readouterr().err
