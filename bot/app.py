@@ -18,6 +18,7 @@ import logging
 
 from bot.actions.audit import AuditLog
 from bot.actions.ledger import Ledger
+from bot.actions.metrics import ActionMetrics
 from bot.actions.service import ActionService
 from bot.commands import actions as action_commands
 from bot.commands import help as help_commands
@@ -103,7 +104,7 @@ class Application:
             prepare_directory(config.actions.audit_file.parent, "the audit log's directory")
             self.actions = ActionService(config.actions, Clusters(clusters), Ledger(self.store),
                                          AuditLog(config.actions.audit_file), self.dispatcher.announcer,
-                                         config.bot.prefix)
+                                         ActionMetrics(self.metrics, config.actions), config.bot.prefix)
         elif self.actions is not None:
             self.actions.clusters = Clusters(clusters)  # the reloaded settings (credentials, timeouts)
         settings = self.actions.settings if self.actions is not None else config.actions

@@ -37,6 +37,14 @@ from bot.actions.ledger import (
     Ledger,
     Record,
 )
+from bot.actions.metrics import (
+    CANCELLED,
+    EXPIRED,
+    NOT_SUBMITTED,
+    UNKNOWN,
+    ActionMetrics,
+)
+from bot.actions.metrics import REFUSED as NOT_PLANNED
 from bot.actions.plan import Plan, Refusal, Request, changes
 from bot.actions.rules import make_plan
 from bot.actions.settings import ActionPolicy, ActionSettings
@@ -58,8 +66,9 @@ CONNECTED_CHECK_SECONDS = 1.0
 
 class ActionService:
     def __init__(self, settings: ActionSettings, clusters: Clusters, ledger: Ledger, audit: AuditLog,
-                 announcer: Announcer, prefix: str = "!") -> None:
+                 announcer: Announcer, metrics: ActionMetrics, prefix: str = "!") -> None:
         self.settings = settings
+        self.metrics = metrics
         self.clusters = clusters
         self.ledger = ledger
         self.audit_log = audit
@@ -94,7 +103,9 @@ class ActionService:
             record = await self._plan(actor, action, target, node, cluster, why)
         except GntbotError as error:
             await self._audit("refused", None, actor, **fields, why=str(error))
+            self.metrics.ended(action, NOT_PLANNED)
             return [f"not planned: {error}"]
+        self.metrics.pending.labels(action).inc()
         await self._audit("plan", record, actor, plan=record.plan.describe(), locks=list(record.plan.locks),
                           deadline=record.deadline)
         policy = self.settings.policy(action)
@@ -158,6 +169,7 @@ class ActionService:
         if not self.ledger.claim(token, actor.person.name, actor.account, time.time()):
             await self._audit("refused", record, actor, step_of="confirm", why="claimed meanwhile or expired")
             return [f"not confirmed: {token} was confirmed, cancelled or expired a moment ago"]
+        self.metrics.pending.labels(record.action).dec()
         record = replace(record, approver=actor.person.name, approver_account=actor.account)
         await self._audit("confirm", record, actor)
         try:
@@ -166,10 +178,12 @@ class ActionService:
             await self._audit("submit", record, actor, uncertain=str(error))
             found, outcome = await self._reconcile(record)
             if found is None:
+                self.metrics.ended(record.action, UNKNOWN)
                 return [f"{record.action} {record.target}: {error}; {outcome}"]
             job_id = found
         except GntbotError as error:
             self.ledger.finish(token, REFUSED, str(error), time.time())
+            self.metrics.ended(record.action, NOT_SUBMITTED)
             await self._audit("recheck", record, actor, refused=str(error))
             return [f"not submitted: {error}"]
         await self._submitted(record, job_id, actor)
@@ -235,6 +249,8 @@ class ActionService:
             return [f"only {record.requester} or an approver of {record.action} may cancel {token}"]
         if not self.ledger.cancel(token, time.time()):
             return [f"{token} is not waiting any more: it was {said(record.state)}"]
+        self.metrics.pending.labels(record.action).dec()
+        self.metrics.ended(record.action, CANCELLED)
         await self._audit("cancel", record, actor)
         return [f"cancelled {token}: {record.action} {record.target} will not be done"]
 
@@ -257,17 +273,22 @@ class ActionService:
     async def run(self) -> None:
         """Resume what a previous run left, then expire unconfirmed requests as they fall due."""
         for record in self.ledger.active():
-            if record.state == SUBMITTED:
+            if record.state == PENDING:
+                self.metrics.pending.labels(record.action).inc()
+            elif record.state == SUBMITTED:
                 self._start_watching(record)
             elif record.state == SUBMITTING:  # stopped between the confirmation and the job ID
                 job_id, outcome = await self._reconcile(record)
                 if job_id is None:
+                    self.metrics.ended(record.action, UNKNOWN)
                     await self._say(record, [f"{record.action} {record.target} ({record.token}): {outcome}"], True)
                 else:
                     await self._submitted(record, job_id, None, found_by="its token in the job list")
         try:
             while True:
                 for record in self.ledger.expire(time.time()):
+                    self.metrics.pending.labels(record.action).dec()
+                    self.metrics.ended(record.action, EXPIRED)
                     await self._audit("expired", record, None)
                     await self._say(record, [(f"{record.token} expired: {record.plan.describe()} was not confirmed "
                                              "in time; nothing was done")], True)
@@ -279,7 +300,7 @@ class ActionService:
 
     def _start_watching(self, record: Record) -> None:
         where = self.clusters.select(record.cluster)[0]
-        watcher = Watcher(where.client, self.ledger, self.settings, self._say, self._audit_record)
+        watcher = Watcher(where.client, self.ledger, self.settings, self._say, self._audit_record, self.metrics)
         self.watchers[record.token] = watcher
         task = asyncio.create_task(watcher.watch(record), name=f"watch {record.token}")
         self._watching[record.token] = task

@@ -26,6 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from bot.actions.ledger import DONE, Ledger, Record, Watched
+from bot.actions.metrics import FAILED, SUCCEEDED, ActionMetrics
 from bot.actions.settings import ActionSettings
 from bot.ganeti.errors import RapiError, RapiNotFound
 from bot.ganeti.jobs import JobView
@@ -43,8 +44,9 @@ _SUMMARY_NAME = re.compile(r"\(([^()]+)\)")
 
 class Watcher:
     def __init__(self, reader: RapiClient, ledger: Ledger, settings: ActionSettings, say: Say, audit: Audit,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 metrics: ActionMetrics, clock: Callable[[], float] = time.monotonic) -> None:
         self.reader = reader
+        self.metrics = metrics
         self.ledger = ledger
         self.settings = settings
         self.say = say
@@ -87,6 +89,8 @@ class Watcher:
                 await self.say(record, ended, False)
         outcome = await self._outcome(record)
         await self.say(record, [outcome], True)
+        succeeded = all(job.state == "success" for job in self.ledger.jobs(record.token))
+        self.metrics.ended(record.action, SUCCEEDED if succeeded else FAILED)
         self.ledger.finish(record.token, DONE, outcome, time.time())
         await self.audit("outcome", record, outcome=outcome,
                          jobs=[job.job_id for job in self.ledger.jobs(record.token)])
@@ -98,6 +102,9 @@ class Watcher:
 
     async def _ended(self, record: Record, job: Watched, view: JobView) -> list[str]:
         """Store how ``job`` ended; the lines the room should hear about it now."""
+        queued, ended = view.detail.job.received, view.detail.job.ended
+        if queued is not None and ended is not None:
+            self.metrics.job_seconds.labels(record.action).observe((ended - queued).total_seconds())
         failure = "; ".join(view.errors) or f"ended {view.status}"
         took = _seconds(view.duration())
         if job.parent is None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import labctl
 from chat.harness import Loop
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import Application
 from bot.config import SHIPPED_RUNBOOKS, load_config
@@ -155,6 +156,15 @@ class Bot:
             return await service.wait_watched(token)
 
         return self.loop.run(wait(), timeout=timeout)
+
+    def metric(self, name: str, **labels: str) -> float | None:
+        """The value of one series of the bot's /metrics (None: no such series)."""
+        text = self.app.metrics.exposition().decode()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return sample.value
+        return None
 
     def close(self) -> None:
         self.upkeep.cancel()

@@ -51,6 +51,20 @@ def test_an_actions_table_enables_migrate_and_activate_disks_for_its_requesters(
         bot.close()
 
 
+def test_the_actions_metrics_exist_from_the_start_with_bounded_labels(tmp_path, loop):
+    bot = Bot(write_config(tmp_path, CLUSTER, '[actions]\nrequesters = ["@ops"]'), loop)
+    try:
+        for action in ("migrate", "failover", "activate-disks", "node-migrate"):
+            for outcome in ("refused", "expired", "cancelled", "not_submitted", "succeeded", "failed", "unknown"):
+                assert bot.metric("gntbot_actions_total", action=action, outcome=outcome) == 0
+        assert bot.metric("gntbot_actions_pending", action="migrate") == 0
+        assert bot.metric("gntbot_action_job_duration_seconds_count", action="activate-disks") == 0
+        bot.say(BOB, "!migrate nosuch")  # the cluster cannot even be reached: refused
+        assert bot.metric("gntbot_actions_total", action="migrate", outcome="refused") == 1
+    finally:
+        bot.close()
+
+
 def test_an_empty_actions_table_admits_nobody(tmp_path, loop):
     bot = Bot(write_config(tmp_path, CLUSTER, "[actions]"), loop)
     try:

@@ -99,6 +99,9 @@ def test_a_live_migrate_of_a_sharedfile_instance_runs_after_confirmation_and_is_
     assert reason[:2] == ["gnt:user", (f"gntbot: alice in irc:#ops: migrate inst3{DOMAIN} {source}->{target}{DOMAIN} "
                                       f"[T1234 rebalancing] ({token})")]
     assert audit_steps(bot, token) == ["plan", "confirm", "recheck", "submit", "job", "outcome"]
+    assert bot.metric("gntbot_actions_total", action="migrate", outcome="succeeded") >= 1
+    assert bot.metric("gntbot_action_job_duration_seconds_count", action="migrate") >= 1
+    assert bot.metric("gntbot_actions_pending", action="migrate") == 0
 
 
 def test_without_a_node_the_iallocator_picks_and_the_plan_names_its_choice(bot, view):
