@@ -125,16 +125,16 @@ class ActionService:
             raise Refusal(f"{action} needs a second person's confirmation, who cannot see a private "
                           "conversation: ask in the team's room")
         finder = self.clusters.find_node if action == "node-migrate" else self.clusters.find_instance
-        found = await asyncio.to_thread(finder, target, cluster)
+        found = await finder(target, cluster)
         where = found.cluster
-        to = (await asyncio.to_thread(self.clusters.find_node, node, where.name)).name if node else None
+        to = (await self.clusters.find_node(node, where.name)).name if node else None
         writer = WriteClient(where.settings)  # refuses a cluster without write credentials
         holder = self.ledger.holder(where.name, (found.name, *([to] if to else [])))
         if holder is not None:
             raise Refusal(held(holder, self.prefix))
         request = Request(action, where.name, found.name, to, why)
         draft = self._draft(actor, request, policy)
-        checked = await asyncio.to_thread(self._preflight, request, where, writer, draft)
+        checked = await where.run(lambda c: self._preflight(request, c, writer, draft))
         holder = self.ledger.holder(where.name, checked.locks)
         if holder is not None:
             raise Refusal(held(holder, self.prefix))
@@ -200,7 +200,7 @@ class ActionService:
         or None and what to tell (the request is then closed)."""
         where = self.clusters.select(record.cluster)[0]
         try:
-            job_id = await asyncio.to_thread(find_submitted, where.client, record.token)
+            job_id = await where.run(lambda c: find_submitted(c.client, record.token))
         except RapiError as error:
             job_id, outcome = None, (f"it may or may not have been submitted, and @{record.cluster} cannot say "
                                      f"now ({error}): look at {self.prefix}jobs @{record.cluster}")
@@ -228,7 +228,7 @@ class ActionService:
             return fresh, submit(writer, fresh, why)
 
         try:
-            fresh, job_id = await asyncio.to_thread(work)
+            fresh, job_id = await where.run(lambda _: work())
         except (Refusal, SubmissionUncertain):
             raise
         except RapiError as error:  # not sent, or refused by RAPI: nothing was submitted
@@ -300,7 +300,7 @@ class ActionService:
 
     def _start_watching(self, record: Record) -> None:
         where = self.clusters.select(record.cluster)[0]
-        watcher = Watcher(where.client, self.ledger, self.settings, self._say, self._audit_record, self.metrics)
+        watcher = Watcher(where, self.ledger, self.settings, self._say, self._audit_record, self.metrics)
         self.watchers[record.token] = watcher
         task = asyncio.create_task(watcher.watch(record), name=f"watch {record.token}")
         self._watching[record.token] = task

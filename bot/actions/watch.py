@@ -28,10 +28,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from bot.actions.ledger import DONE, Ledger, Record, Watched
 from bot.actions.metrics import FAILED, SUCCEEDED, ActionMetrics
 from bot.actions.settings import ActionSettings
+from bot.ganeti.cluster import Cluster
 from bot.ganeti.errors import RapiError, RapiNotFound
 from bot.ganeti.jobs import JobView
 from bot.ganeti.names import common_domain, strip_domain
-from bot.ganeti.rapi import RapiClient
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,9 @@ _SUMMARY_NAME = re.compile(r"\(([^()]+)\)")
 
 
 class Watcher:
-    def __init__(self, reader: RapiClient, ledger: Ledger, settings: ActionSettings, say: Say, audit: Audit,
+    def __init__(self, cluster: Cluster, ledger: Ledger, settings: ActionSettings, say: Say, audit: Audit,
                  metrics: ActionMetrics, clock: Callable[[], float] = time.monotonic) -> None:
-        self.reader = reader
+        self.cluster = cluster  # read as its read user, in its own threads
         self.metrics = metrics
         self.ledger = ledger
         self.settings = settings
@@ -98,7 +98,7 @@ class Watcher:
 
     async def _look(self, job_id: int) -> JobView:
         self.requests += 1
-        return JobView.from_rapi(await asyncio.to_thread(self.reader.job, job_id))
+        return JobView.from_rapi(await self.cluster.run(lambda c: c.client.job(job_id)))
 
     async def _ended(self, record: Record, job: Watched, view: JobView) -> list[str]:
         """Store how ``job`` ended; the lines the room should hear about it now."""
@@ -170,7 +170,7 @@ class Watcher:
         """Instance → primary node, now (one request); empty if the cluster cannot say."""
         self.requests += 1
         try:
-            rows = await asyncio.to_thread(self.reader.query, "instance", ("name", "pnode"))
+            rows = await self.cluster.run(lambda c: c.client.query("instance", ("name", "pnode")))
         except RapiError:
             return {}
         return {row["name"]: row["pnode"] for row in rows if row.get("name")}

@@ -20,16 +20,20 @@ is reported as such, so that nobody submits a second migration by accident.
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from typing import Any
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError
 
 from bot.ganeti import errors
 from bot.ganeti.rapi import (
     Failure,
     Params,
     RapiClient,
+    _cause,
     _message,
     _segment,
     build_session,
@@ -56,7 +60,6 @@ class WriteClient(RapiClient):
         if settings.write is None:
             raise NoWriteCredentials(settings.name, "no write user is configured (write_user and write_password_file "
                                      f"in [clusters.{settings.name}]), so the bot cannot act on this cluster")
-        self.write_user = settings.write.user
         super().__init__(settings, session or build_session(settings, settings.write, retries=0))
 
     def migrate_instance(self, name: str, *, reason: str, mode: str = "live", target_node: str | None = None,
@@ -87,36 +90,56 @@ class WriteClient(RapiClient):
                 extra: Params | None = None) -> int:
         """Send one job-submitting request; the job ID, or a `RapiError`."""
         params = {"reason": clean_reason(reason), **(extra or {})}
-        url = self.settings.url + path
+        code: int | None = None  # until an answer's headers arrive
         with self._slots:
+            started = time.monotonic()
             try:
-                response = self.session.request(method, url, params=params, json=body, timeout=self.settings.timeout)
+                response = self.session.request(method, self.settings.url + path, params=params, json=body,
+                                                timeout=self.settings.timeout, stream=True)
+                code = response.status_code
+                with response:
+                    answer = self._body(response, path)
             except requests.RequestException as error:
                 kind, text = self._transport_failure(error)
-                if kind is errors.RapiTimeout:
-                    raise SubmissionUncertain(self.name, f"{text}. The job may have been submitted anyway: look at "
-                                              "!jobs before asking again") from None
-                raise kind(self.name, f"{text}; nothing was submitted") from None
+                if _never_sent(error):
+                    raise kind(self.name, f"{text}; nothing was submitted") from None
+                raise self._uncertain(text) from None
+            except errors.RapiError as error:  # the answer came too slowly or too big: the request got there
+                raise self._uncertain(error.problem) from None
+            finally:
+                self.meter.request(method, code, time.monotonic() - started)
         if response.status_code != 200:
-            kind, text = self._status_failure(response, path)
+            kind, text = self._status_failure(response, answer, path)
             raise kind(self.name, text)
         try:
-            return _job_id(response.json())
-        except ValueError:
+            return _job_id(json.loads(answer))
+        except (ValueError, RecursionError):
             raise SubmissionUncertain(self.name, f"RAPI accepted {method} {path} but did not return a job ID; "
                                       "look at !jobs") from None
 
-    def _status_failure(self, response: requests.Response, what: str) -> Failure:
-        user = self.write_user
+    def _uncertain(self, text: str) -> SubmissionUncertain:
+        return SubmissionUncertain(self.name, f"{text}. The job may have been submitted anyway: look at "
+                                   "!jobs before asking again")
+
+    def _status_failure(self, response: requests.Response, body: bytes, what: str) -> Failure:
         if response.status_code == 401:
-            return errors.RapiAuthError, (f"RAPI refused the credentials of user {user!r} (401): "
-                                          "check write_user and its password file or variable; nothing was submitted")
+            return errors.RapiAuthError, (f"RAPI refused the bot's write credentials (401): check write_user and "
+                                          f"its password in [clusters.{self.name}]; nothing was submitted")
         if response.status_code == 403:
-            return errors.RapiForbidden, (f"user {user!r} may not change the cluster (403): give it the 'write' "
-                                          "option in the RAPI users file on the master; nothing was submitted")
+            return errors.RapiForbidden, ("the bot's write user may not change the cluster (403): give it the "
+                                          "'write' option in the RAPI users file on the master; nothing was submitted")
         if response.status_code == 503:
-            return errors.RapiServerError, f"the cluster refused the job ({_message(response)}); nothing was submitted"
-        return super()._status_failure(response, what)
+            return errors.RapiServerError, (f"the cluster refused the job ({_message(body, response.reason)}); "
+                                            "nothing was submitted")
+        return super()._status_failure(response, body, what)
+
+
+def _never_sent(error: requests.RequestException) -> bool:
+    """True when no connection was made (refused, unresolved, connect timeout, TLS refused):
+    the request cannot have reached RAPI. Anything else may have."""
+    if isinstance(error, requests.exceptions.SSLError):
+        return True
+    return isinstance(_cause(error), (ConnectTimeoutError, NameResolutionError))  # NewConnectionError is one too
 
 
 def clean_reason(text: str) -> str:

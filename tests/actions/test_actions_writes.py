@@ -60,8 +60,9 @@ def test_a_refused_connection_submitted_nothing(tls):
 
 def test_the_write_user_without_the_write_option_is_told_what_to_fix(server, tls):
     server.answer(MIGRATE, Answer(403, b'{"code": 403, "message": "Forbidden"}'))
-    with pytest.raises(RapiForbidden, match="'operator' may not change the cluster.*'write' option"):
+    with pytest.raises(RapiForbidden, match="write user may not change the cluster.*'write' option") as caught:
         writer(server, tls).migrate_instance("inst3.ganeti.test", reason="r")
+    assert "operator" not in str(caught.value)  # no user name in what the channel sees
 
 
 def test_a_cluster_without_a_write_user_cannot_be_acted_on(server, tls):
