@@ -11,9 +11,11 @@ import threading
 import time
 from pathlib import Path
 
+from bot.knowledge import embedding
 from bot.knowledge.answer import Answer, Hit, build_answer
-from bot.knowledge.index import RunbookIndex, UpdateReport
+from bot.knowledge.index import IndexedSection, RunbookIndex, UpdateReport
 from bot.knowledge.search import Ranker, Ranking
+from bot.knowledge.semantic import SemanticReranker
 
 log = logging.getLogger(__name__)
 
@@ -21,23 +23,42 @@ log = logging.getLogger(__name__)
 class KnowledgeBase:
     """Answers questions from the Markdown runbooks under ``runbooks``."""
 
-    def __init__(self, runbooks: Path, index_dir: Path, base_url: str = "") -> None:
+    def __init__(self, runbooks: Path, index_dir: Path, base_url: str = "", semantic: bool | None = None) -> None:
+        """``semantic``: re-rank with sentence embeddings; by default whenever the
+        ``semantic`` extra is installed."""
         self.index = RunbookIndex(runbooks, index_dir)
         self.base_url = base_url
         self._ranker: Ranker | None = None
         self._lock = threading.Lock()
         self.last_refresh: tuple[float, UpdateReport] | None = None  # when (Unix time), and what it found
+        self._semantic = embedding.available() if semantic is None else semantic
+        self._embedder: embedding.Embedder | None = None
 
     def refresh(self) -> UpdateReport:
         """Re-index changed runbooks and reload the ranker if anything changed."""
         with self._lock:
             report = self.index.update()
             if report.touched or self._ranker is None:
-                self._ranker = Ranker(self.index.sections())
+                sections = self.index.sections()
+                self._ranker = Ranker(sections, self._reranker(sections))
                 if report.touched:
                     log.info("runbook index updated: %s", report.summary())
             self.last_refresh = (time.time(), report)
             return report
+
+    def _reranker(self, sections: list[IndexedSection]) -> SemanticReranker | None:
+        """The semantic re-ranker over ``sections``, or None without the extra
+        (or when its model cannot be used: the error is logged, ranking goes on)."""
+        if not self._semantic:
+            return None
+        try:
+            if self._embedder is None:
+                self._embedder = embedding.Embedder()
+            return SemanticReranker(self._embedder, [s.section for s in sections], self.index.index_dir)
+        except embedding.EmbeddingModelError as error:
+            log.error("semantic re-ranking is off: %s", error)
+            self._semantic = False
+            return None
 
     @property
     def ranker(self) -> Ranker:

@@ -29,6 +29,7 @@ from bot.knowledge.analysis import FIELDS, STOP_WORDS, terms, words
 from bot.knowledge.answer import Hit
 from bot.knowledge.index import IndexedSection
 from bot.knowledge.sections import Section
+from bot.knowledge.semantic import SemanticReranker
 from bot.knowledge.spelling import Speller
 from bot.knowledge.vocabulary import EQUIVALENT_WEIGHT, equivalents
 
@@ -92,7 +93,8 @@ class Ranking:
 class Ranker:
     """Scores every section of a runbook collection against a question."""
 
-    def __init__(self, sections: Sequence[IndexedSection]) -> None:
+    def __init__(self, sections: Sequence[IndexedSection], semantic: SemanticReranker | None = None) -> None:
+        self.semantic = semantic
         self.docs = [_doc(indexed) for indexed in sections]
         self._docs_by_key = {doc.section.key: doc for doc in self.docs}
         count = max(len(self.docs), 1)
@@ -228,6 +230,12 @@ class Ranker:
         )
         return covered / total
 
+    def _reranked(self, semantic: SemanticReranker, question: str, hits: list[Hit]) -> list[Hit]:
+        cosines = semantic.similarities(question, [hit.section.key for hit in hits])
+        best = hits[0].score
+        fused = [Hit(hit.section, semantic.fused(hit.score, best, cosine)) for hit, cosine in zip(hits, cosines, strict=True)]
+        return sorted(fused, key=lambda hit: -hit.score)
+
     # -- the public face -----------------------------------------------------
 
     def lookup(self, question: str, limit: int = 5) -> Ranking:
@@ -238,7 +246,10 @@ class Ranker:
         runbooks never mention) rather than a question they answer.
         """
         query = self.analyse(question)
-        hits = self._rank(query, limit)
+        hits = self._rank(query, CANDIDATES)
+        if self.semantic is not None and hits:
+            hits = self._reranked(self.semantic, question, hits)
+        hits = hits[:limit]
         answerable = bool(hits) and self.answerable(query, self._docs_by_key[hits[0].section.key])
         return Ranking(hits, answerable)
 
