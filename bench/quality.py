@@ -13,7 +13,7 @@ with one log line per collection, the record kept of every run of v2/test.jsonl
 
     python bench/quality.py [--misses] [--split dev|holdout|all]
     python bench/quality.py --questions tests/questions/v2/dev.jsonl [--misses]
-    python bench/quality.py --questions tests/questions/v2/test.jsonl [--note semantic]
+    python bench/quality.py --questions tests/questions/v2/test.jsonl
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.knowledge import embedding  # noqa: E402
 from bot.knowledge.base import KnowledgeBase  # noqa: E402
 
 QUESTIONS = ROOT / "tests" / "questions"
@@ -189,7 +190,8 @@ def main() -> None:
                         help="a question file to measure instead of the first set (repeatable)")
     parser.add_argument("--collection", choices=sorted(COLLECTIONS),
                         help="collection of every question in --questions (default: per question)")
-    parser.add_argument("--note", default="default", help="install measured, for the log line")
+    parser.add_argument("--note", default="semantic" if embedding.available() else "default",
+                        help="install measured, for the log line (default: what is installed)")
     parser.add_argument("--misses", action="store_true", help="list the questions not answered first")
     args = parser.parse_args()
     if args.questions:

@@ -18,7 +18,8 @@ from whoosh.lang.porter import stem
 
 from bot.knowledge.sections import Section
 
-_WORD = re.compile(r"\w+(?:[-.:/+]\w+)*", re.UNICODE)
+_WORD = re.compile(r"\w+(?:[-.:/+]\w+)*(?:'\w+)?", re.UNICODE)
+_CONTRACTIONS = frozenset({"t", "re", "ve", "ll", "d", "m"})
 _PART = re.compile(r"[^\W_]+|_", re.UNICODE)
 
 STOP_WORDS = frozenset(
@@ -52,9 +53,17 @@ def normalize(word: str) -> str:
 
 
 def words(text: str) -> Iterator[str]:
-    """Lower-cased words and compounds of ``text``, stop words included."""
-    for match in _WORD.finditer(text.lower()):
-        yield match.group()
+    """Lower-cased words and compounds of ``text``, stop words included.
+
+    A possessive is its word ("instance's" is "instance"); a contraction
+    ("doesn't", "we're") is a function word and dropped.
+    """
+    for match in _WORD.finditer(text.lower().replace("\u2019", "'")):
+        word, apostrophe, suffix = match.group().partition("'")
+        if not apostrophe or suffix == "s":
+            yield word
+        elif suffix not in _CONTRACTIONS:
+            yield match.group()
 
 
 def terms(text: str) -> list[str]:
@@ -70,13 +79,18 @@ def terms_of(lowered_words: Iterable[str]) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=100_000)
 def word_terms(word: str) -> tuple[str, ...]:
     """The terms of one lower-cased word (a compound gives itself and its parts)."""
+    return tuple(term for _, term in written_terms(word))
+
+
+@lru_cache(maxsize=100_000)
+def written_terms(word: str) -> tuple[tuple[str, str], ...]:
+    """Each term of one lower-cased word with the text it was made from."""
     if word.isalnum():
-        return () if word in STOP_WORDS else (normalize(word),)
-    parts = (normalize(part) for part in _PART.findall(word) if part not in STOP_WORDS and part != "_")
-    return (word, *parts)
+        return () if word in STOP_WORDS else ((word, normalize(word)),)
+    parts = ((part, normalize(part)) for part in _PART.findall(word) if part not in STOP_WORDS and part != "_")
+    return ((word, word), *parts)
 
 
 FIELDS = ("title", "trail", "text", "code")

@@ -32,7 +32,6 @@ class KnowledgeBase:
         self._lock = threading.Lock()
         self.last_refresh: tuple[float, UpdateReport] | None = None  # when (Unix time), and what it found
         self._semantic = embedding.available() if semantic is None else semantic
-        self._embedder: embedding.Embedder | None = None
 
     def refresh(self) -> UpdateReport:
         """Re-index changed runbooks and reload the ranker if anything changed."""
@@ -52,9 +51,8 @@ class KnowledgeBase:
         if not self._semantic:
             return None
         try:
-            if self._embedder is None:
-                self._embedder = embedding.Embedder()
-            return SemanticReranker(self._embedder, [s.section for s in sections], self.index.index_dir)
+            embedder = embedding.shared_embedder()
+            return SemanticReranker(embedder, [s.section for s in sections], self.index.index_dir)
         except embedding.EmbeddingModelError as error:
             log.error("semantic re-ranking is off: %s", error)
             self._semantic = False

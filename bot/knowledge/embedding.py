@@ -20,6 +20,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,8 +78,24 @@ def verified_weights(path: Path, expected_sha256: str = WEIGHTS_SHA256) -> bytes
     return data
 
 
+_shared: Embedder | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_embedder() -> Embedder:
+    """The process's one embedder (the model is loaded once, ~1 s and ~60 MB)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Embedder()
+        return _shared
+
+
 class Embedder:
-    """Texts → unit vectors; one intra-op thread, a few texts per run."""
+    """Texts → unit vectors; one intra-op thread, a few texts per run.
+
+    onnxruntime sessions may be run from several threads at once.
+    """
 
     def __init__(self, path: Path | None = None, expected_sha256: str = WEIGHTS_SHA256) -> None:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

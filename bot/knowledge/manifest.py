@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: possessives and contractions analysed as words
 MANIFEST = "gntbot-manifest.json"
 
 

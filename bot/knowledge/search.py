@@ -25,9 +25,12 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.knowledge.analysis import FIELDS, STOP_WORDS, terms, words
+from bot.knowledge import answerability
+from bot.knowledge.analysis import FIELDS, STOP_WORDS, terms, words, written_terms
 from bot.knowledge.answer import Hit
+from bot.knowledge.background import is_common
 from bot.knowledge.index import IndexedSection
+from bot.knowledge.query import Query, Word
 from bot.knowledge.sections import Section
 from bot.knowledge.semantic import SemanticReranker
 from bot.knowledge.spelling import Speller
@@ -36,10 +39,6 @@ from bot.knowledge.vocabulary import EQUIVALENT_WEIGHT, equivalents
 WEIGHTS = {"title": 1.0, "trail": 0.5, "text": 1.0, "code": 0.8}
 B = {"title": 0.5, "trail": 0.5, "text": 0.75, "code": 0.75}
 K1 = 1.2
-# Abstain when words the runbooks never use carry this share of the question's weight...
-MAX_UNKNOWN_SHARE = 0.35
-# ...or when the best section holds less than this share of the known words' weight.
-MIN_KNOWN_COVERAGE = 0.35
 HEADING_BONUS = 0.3  # share of the top score earned by a heading holding all the question's words
 CANDIDATES = 30
 STEM_SLACK = 3  # "rebal" and "rebalanc" are one word to a reader
@@ -59,26 +58,6 @@ def _doc(indexed: IndexedSection) -> _Doc:
     lengths = {name: sum(counts.values()) for name, counts in fields.items()}
     vocabulary = frozenset(term for counts in fields.values() for term in counts)
     return _Doc(indexed.section, fields, lengths, vocabulary)
-
-
-@dataclass(frozen=True)
-class Word:
-    """One content word of a question.
-
-    ``alternatives`` maps each index term that stands for the word to how much
-    a match on it counts (1 for the word itself, less for an equivalent).
-    ``weight`` is how distinctive the word is (its idf; the most for a word
-    the runbooks never use).
-    """
-
-    text: str
-    alternatives: tuple[tuple[str, float], ...]
-    weight: float
-
-
-@dataclass(frozen=True)
-class Query:
-    words: tuple[Word, ...]
 
 
 @dataclass(frozen=True)
@@ -123,11 +102,11 @@ class Ranker:
         for raw in words(question):
             if raw in STOP_WORDS:
                 continue
-            word = self.speller.correct(raw)
-            word_terms = terms(word)
-            for term in word_terms:
+            word = self._corrected(raw)
+            written = written_terms(word)
+            for written_as, term in written:
                 alternatives = dict(self._variants(term))
-                if len(word_terms) == 1:  # a plain word, not a compound or one of its parts
+                if len(written) == 1:  # a plain word, not a compound or one of its parts
                     for equivalent in self.equivalents.get(word, ()):
                         for alternative in terms(equivalent)[:1]:
                             if alternative in self.idf:  # a wiki need not use every word the vocabulary maps to
@@ -135,10 +114,24 @@ class Ranker:
                 weight = self.idf.get(term, self.unknown_idf)
                 if any(c.isdigit() for c in term):
                     weight *= 0.3  # host numbers and sizes say little about the topic
+                telling = bool(alternatives) or (written_as.isalpha() and not is_common(written_as))
                 key = tuple(sorted(alternatives)) or (term,)
                 if key not in found:
-                    found[key] = Word(term, tuple(alternatives.items()), weight)
+                    found[key] = Word(term, tuple(alternatives.items()), weight, telling)
         return Query(tuple(found.values()))
+
+    def _corrected(self, word: str) -> str:
+        """``word`` spell-corrected against the runbooks' vocabulary. An everyday
+        English word is taken as meant ("pause" is not a typo of "cause") unless
+        two swapped letters make it a runbook word ("brian"), the typo fast
+        typing makes most."""
+        if not is_common(word):
+            return self.speller.correct(word)
+        known = self.speller.vocabulary
+        if word in known:
+            return word
+        swapped = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
+        return max((w for w in swapped if w in known), key=lambda w: (known[w], w), default=word)
 
     def _variants(self, term: str) -> list[tuple[str, float]]:
         """The term itself if indexed, and indexed terms that differ from it only
@@ -206,35 +199,12 @@ class Ranker:
                 weighted += WEIGHTS[name] * tf / norm
         return weighted / (K1 + weighted)
 
-    def answerable(self, query: Query, doc: _Doc) -> bool:
-        """Does ``doc`` plausibly answer ``query``, or is the question a near miss?
-
-        Two ways to miss: the question's weight rests on words the runbooks never
-        use (a feature or error they do not describe), or the best section lacks
-        most of the distinctive words the runbooks do know.
-        """
-        total = sum(word.weight for word in query.words)
-        if total == 0:
-            return False
-        unknown = sum(word.weight for word in query.words if not word.alternatives)
-        if unknown / total >= MAX_UNKNOWN_SHARE:
-            return False
-        return self.coverage(query, doc) >= MIN_KNOWN_COVERAGE
-
-    def coverage(self, query: Query, doc: _Doc) -> float:
-        """Share of the weight of the question's known words that ``doc`` contains."""
-        known = [word for word in query.words if word.alternatives]
-        total = sum(word.weight for word in known) or 1.0
-        covered = sum(
-            word.weight for word in known if any(term in doc.vocabulary for term, _ in word.alternatives)
-        )
-        return covered / total
-
-    def _reranked(self, semantic: SemanticReranker, question: str, hits: list[Hit]) -> list[Hit]:
+    def _reranked(self, semantic: SemanticReranker, question: str, hits: list[Hit]) -> tuple[list[Hit], float]:
+        """``hits`` in the order of their fused score, and the best cosine among them."""
         cosines = semantic.similarities(question, [hit.section.key for hit in hits])
         best = hits[0].score
         fused = [Hit(hit.section, semantic.fused(hit.score, best, cosine)) for hit, cosine in zip(hits, cosines, strict=True)]
-        return sorted(fused, key=lambda hit: -hit.score)
+        return sorted(fused, key=lambda hit: -hit.score), max(cosines)
 
     # -- the public face -----------------------------------------------------
 
@@ -247,11 +217,12 @@ class Ranker:
         """
         query = self.analyse(question)
         hits = self._rank(query, CANDIDATES)
+        best = [self._docs_by_key[hit.section.key].vocabulary for hit in hits[: answerability.COVERAGE_DEPTH]]
+        answerable = answerability.answerable(query, best)
         if self.semantic is not None and hits:
-            hits = self._reranked(self.semantic, question, hits)
-        hits = hits[:limit]
-        answerable = bool(hits) and self.answerable(query, self._docs_by_key[hits[0].section.key])
-        return Ranking(hits, answerable)
+            hits, closest = self._reranked(self.semantic, question, hits)
+            answerable = answerable or closest >= answerability.RESCUE_COSINE
+        return Ranking(hits[:limit], answerable)
 
     def search(self, question: str, limit: int = 5) -> list[Hit]:
         """The sections that answer ``question``, best first; [] to abstain."""
