@@ -28,7 +28,6 @@ from bot.errors import GntbotError
 from bot.health import HealthReport
 from bot.knowledge.answer import link
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.index import RunbookIndex
 from bot.transports.console import ConsoleTransport
 
 log = logging.getLogger("gntbot")
@@ -150,7 +149,9 @@ def _knowledge(config: Config) -> KnowledgeBase:
 
 
 def _index(args: argparse.Namespace, config: Config) -> int:
-    report = RunbookIndex(config.knowledge.runbooks, config.knowledge.index).update()
+    # Through the knowledge base, so that with the semantic extra the section
+    # vectors are brought up to date too.
+    report = KnowledgeBase(config.knowledge.runbooks, config.knowledge.index).refresh()
     for skipped in report.skipped:
         print(f"skipped: {skipped}", file=sys.stderr)
     print(f"{config.knowledge.index}: {report.summary()}")
