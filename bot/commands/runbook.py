@@ -8,6 +8,7 @@ from bot.core.registry import Invocation, Registry
 from bot.errors import GntbotError
 from bot.knowledge import metrics as outcomes
 from bot.knowledge.answer import Answer, Hit, link
+from bot.knowledge.blocks import Block, Kind
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.metrics import KnowledgeMetrics
 from bot.metrics import Metrics
@@ -16,26 +17,98 @@ from bot.workers import Workers
 MAX_COMMAND_LINES = 12
 SEARCH_RESULTS = 5
 KNOWLEDGE_THREADS = 2  # ranking holds the interpreter lock anyway; one more lets a reindex run beside it
+# Bytes of text per chat line: an IRC line is 512 bytes with the command, the
+# target and the bot's own prefix (up to ~100 bytes) as the server relays it.
+LINE_BYTES = 380
+
+
+def fit(text: str, indent: str = "") -> list[str]:
+    """``text`` as lines of at most `LINE_BYTES` bytes, broken between words."""
+    lines: list[str] = []
+    current = indent
+    for word in text.split():
+        candidate = f"{current} {word}" if current.strip() else indent + word
+        if len(candidate.encode()) <= LINE_BYTES:
+            current = candidate
+            continue
+        if current.strip():
+            lines.append(current)
+        current = indent + word
+        while len(current.encode()) > LINE_BYTES:  # one "word" longer than a line
+            head = current.encode()[:LINE_BYTES].decode(errors="ignore")
+            lines.append(head)
+            current = indent + current[len(head):]
+    if current.strip():
+        lines.append(current)
+    return lines
+
+
+def _one_line(text: str, indent: str = "  ") -> str:
+    """A command on one line, clipped to fit (a command is never wrapped)."""
+    line = indent + text
+    if len(line.encode()) <= LINE_BYTES:
+        return line
+    return line.encode()[: LINE_BYTES - 3].decode(errors="ignore") + "…"
 
 
 def format_answer(answer: Answer) -> list[str]:
-    """The lines the channel sees for one answer: where, gist, commands."""
-    lines = [f"{answer.section.breadcrumbs} — {answer.link}"]
-    if answer.gist:
-        lines.append(answer.gist)
-    commands = list(answer.commands[:MAX_COMMAND_LINES])
-    lines.extend(f"  {command}" for command in commands)
-    more = len(answer.commands) - len(commands) + answer.more_commands
+    """The lines the channel sees for one answer: where, gist, warnings, commands.
+
+    Program output and commands the runbook quotes as a cause are not shown as
+    commands: each run of them is one line saying what is there, and their
+    text follows the commands.
+    """
+    lines = fit(f"{answer.section.breadcrumbs} — {answer.link}")
+    lines += fit(answer.gist)
+    for warning in answer.warnings:
+        lines += fit(f"⚠ {warning}")
+    shown, appendix, aside = 0, [], []
+    for step in answer.steps:
+        if step.kind is not Kind.COMMANDS:
+            aside.append(step)
+            appendix.append(f"{_LABELS[step.kind]}:")
+            appendix.extend(_one_line(line, "  | ") for line in step.lines)
+            continue
+        if aside:
+            lines.append(_placeholder(aside))
+            aside = []
+        kept = step.lines[: max(MAX_COMMAND_LINES - shown, 0)]
+        lines.extend(_one_line(command) for command in kept)
+        shown += len(kept)
+    if aside:
+        lines.append(_placeholder(aside))
+    more = len(answer.commands) - shown + answer.more_commands
     if more:
         lines.append(f"  … {more} more command lines in the runbook")
-    return lines
+    return lines + appendix
+
+
+_LABELS = {Kind.OUTPUT: "output, as the runbook shows it", Kind.QUOTED: "quoted as the cause, not to run"}
+
+
+def _placeholder(steps: list[Block]) -> str:
+    """One line for a run of blocks that are not commands: "(14 lines of output: after the
+    commands)". In chat the rest of a long answer is one !more away; ``gntbot ask``
+    on a terminal prints it all."""
+    quoted = sum(len(step.lines) for step in steps if step.kind is Kind.QUOTED)
+    output = sum(len(step.lines) for step in steps if step.kind is Kind.OUTPUT)
+    parts = []
+    if quoted:
+        parts.append(f"{_count(quoted, 'command line')} the runbook quotes as the cause, not a step")
+    if output:
+        parts.append(f"{_count(output, 'line')} of output")
+    return f"  ({'; '.join(parts)}: after the commands)"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def format_refusal(closest: list[Hit], base_url: str) -> list[str]:
     lines = ["I found nothing in the runbooks that answers that."]
     if closest:
         nearest = "; ".join(f"{hit.section.breadcrumbs} ({link(hit.section, base_url)})" for hit in closest)
-        lines.append(f"Closest sections: {nearest}")
+        lines += fit(f"Closest sections: {nearest}")
     return lines
 
 
@@ -70,10 +143,11 @@ class RunbookCommands:
             ranking = await self.workers.run(self.knowledge.lookup, call.args, SEARCH_RESULTS)
         if not ranking.answerable:
             return Reply.of(*format_refusal(ranking.hits[:3], self.knowledge.base_url))
-        return Reply.of(
-            *(f"{rank}. {hit.section.breadcrumbs} — {link(hit.section, self.knowledge.base_url)}"
-              for rank, hit in enumerate(ranking.hits, 1))
-        )
+        return Reply.of(*(
+            line
+            for rank, hit in enumerate(ranking.hits, 1)
+            for line in fit(f"{rank}. {hit.section.breadcrumbs} — {link(hit.section, self.knowledge.base_url)}")
+        ))
 
     async def howto(self, call: Invocation) -> Reply:
         if not call.args:
@@ -90,9 +164,9 @@ class RunbookCommands:
         answer, _ = await self.workers.run(self.knowledge.answer, message.text)
         if answer is None:
             return NO_REPLY
-        return Reply.of(
+        return Reply.of(*fit(
             f"{message.sender.name}: that error is covered in {answer.section.breadcrumbs} — {answer.link}"
-        )
+        ))
 
     async def _answer(self, question: str) -> Reply:
         try:

@@ -1,19 +1,25 @@
-"""What the bot says about a section: a gist, the commands, a link."""
+"""What the bot says about a section: a gist, its warnings, the commands, a link.
+
+The parts come from `prose` (gist, warnings) and `blocks` (which code is a
+command, which is output or a command quoted as a cause). An answer holds a
+bounded amount whatever the runbook: at most `MAX_COMMANDS` command lines of
+at most `MAX_COMMAND_CHARS` characters, and at most `MAX_OUTPUT_LINES` lines
+of each output block.
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from bot.knowledge import prose
+from bot.knowledge.blocks import Block, Kind, section_blocks
 from bot.knowledge.sections import Section
 
-_PROMPT = re.compile(r"^\s*(?:[\w.-]+@[\w.-]+:[^\s#$]*\s?[#$]|\$)\s+\S")
-_SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z`\"'(\[])")
-GIST_CHARS = 220
 # What one answer carries at most: the channel shows fewer, and clips each line
 # to fit; these bound what a runbook can make the bot hold for one question.
 MAX_COMMANDS = 24
 MAX_COMMAND_CHARS = 1000
+MAX_OUTPUT_LINES = 20
 
 
 @dataclass(frozen=True)
@@ -26,13 +32,19 @@ class Hit:
 
 @dataclass(frozen=True)
 class Answer:
-    """The one section that answers a question, ready to show."""
+    """The one section that answers a question, ready to show.
+
+    ``steps`` are the section's code blocks in order, commands and the rest;
+    ``commands`` are the command lines among them.
+    """
 
     section: Section
     gist: str
     commands: tuple[str, ...]  # at most MAX_COMMANDS, each at most MAX_COMMAND_CHARS
     link: str
     more_commands: int = 0  # command lines of the section left out of ``commands``
+    warnings: tuple[str, ...] = ()
+    steps: tuple[Block, ...] = ()
 
 
 def link(section: Section, base_url: str) -> str:
@@ -43,45 +55,30 @@ def link(section: Section, base_url: str) -> str:
     return f"{section.file}{anchor}"
 
 
-def gist(section: Section, limit: int = GIST_CHARS) -> str:
-    """The first sentence or two of the section's prose, cut at ``limit`` characters."""
-    prose = " ".join(section.text.split())
-    if not prose:
-        return ""
-    sentences = _SENTENCE_END.split(prose)
-    summary = sentences[0]
-    for sentence in sentences[1:]:
-        if len(summary) + 1 + len(sentence) > limit:
-            break
-        summary = f"{summary} {sentence}"
-    if len(summary) > limit:
-        summary = summary[: limit - 1].rsplit(" ", 1)[0] + "…"
-    return summary
-
-
 def command_lines(section: Section) -> tuple[str, ...]:
-    """The commands of the section's code blocks, verbatim, in order.
-
-    A block holding a pasted terminal session (``root@node:~# cmd`` or
-    ``$ cmd`` lines followed by their output) contributes its prompt lines
-    only; any other block is taken whole, as runbooks write commands.
-    """
-    found: list[str] = []
-    for block in section.code:
-        lines = [line for line in block.splitlines() if line.strip()]
-        prompts = [line for line in lines if _PROMPT.match(line)]
-        found.extend(prompts or lines)
-    return tuple(found)
+    """The lines to run of the section's code blocks, in order, prompts removed."""
+    return tuple(line for block in section_blocks(section) if block.kind is Kind.COMMANDS for line in block.lines)
 
 
 def build_answer(hit: Hit, base_url: str) -> Answer:
-    commands = command_lines(hit.section)
+    steps, room, total = [], MAX_COMMANDS, 0
+    for block in section_blocks(hit.section):
+        if block.kind is Kind.COMMANDS:
+            total += len(block.lines)
+            kept, room = block.lines[: max(room, 0)], room - len(block.lines)
+        else:
+            kept = block.lines[:MAX_OUTPUT_LINES]
+        if kept:
+            steps.append(Block(block.kind, tuple(_clipped(line) for line in kept)))
+    commands = tuple(line for step in steps if step.kind is Kind.COMMANDS for line in step.lines)
     return Answer(
         section=hit.section,
-        gist=gist(hit.section),
-        commands=tuple(_clipped(command) for command in commands[:MAX_COMMANDS]),
+        gist=prose.gist(hit.section),
+        commands=commands,
         link=link(hit.section, base_url),
-        more_commands=max(len(commands) - MAX_COMMANDS, 0),
+        more_commands=total - len(commands),
+        warnings=prose.warnings(hit.section),
+        steps=tuple(steps),
     )
 
 

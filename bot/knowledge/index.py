@@ -70,6 +70,7 @@ def _schema() -> Schema:
         trail=STORED,
         text=STORED,
         code=STORED,
+        code_after=STORED,
         anchor=STORED,
         level=STORED,
         position=STORED,
@@ -120,6 +121,7 @@ def section_to_fields(section: Section) -> dict[str, object]:
         "trail": _SEPARATOR.join(section.trail),
         "text": section.text,
         "code": _SEPARATOR.join(section.code),
+        "code_after": list(section.code_after),
         "anchor": section.anchor,
         "level": section.level,
         "position": section.position,
@@ -139,6 +141,7 @@ def fields_to_section(fields: dict[str, object]) -> Section:
         anchor=str(fields["anchor"]),
         text=str(fields["text"]),
         code=tuple(code.split(_SEPARATOR)) if code else (),
+        code_after=tuple(int(n) for n in fields.get("code_after", ())),  # type: ignore[attr-defined]
         position=int(fields["position"]),  # type: ignore[arg-type]
     )
 

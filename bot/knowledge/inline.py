@@ -14,11 +14,19 @@ emphasis) are matched by scanning for their delimiters once.
 from __future__ import annotations
 
 import bisect
+import html
 import re
 
 _LINK = re.compile(r"!?\[([^\[\]]*)\]\([^()]*\)|!?\[([^\[\]]*)\]\[[^\[\]]*\]")
 _AUTOLINK = re.compile(r"<((?:https?|mailto):[^<>\s]+)>")
-_HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+# Tags of HTML elements a wiki page may use; anything else in angle brackets is
+# text a reader sees ("Control-<Closing Bracket>", "gnt-instance info <name>").
+_HTML_TAG = re.compile(
+    r"</?(?:a|abbr|b|big|blockquote|br|center|cite|code|dd|del|details|div|dl|dt|em|font|h[1-6]|hr|i|img|ins"
+    r"|kbd|li|mark|ol|p|pre|q|s|samp|small|span|strike|strong|sub|summary|sup|table|tbody|td|tfoot|th|thead"
+    r"|tr|tt|u|ul|var)(?=[\s/>])[^<>]*>",
+    re.IGNORECASE,
+)
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _TICKS = re.compile(r"`+")
 _DELIMITERS = re.compile(r"\\.|\*+|_+")  # an escaped character is no delimiter
@@ -32,7 +40,7 @@ def strip_inline(raw: str) -> str:
     text = _AUTOLINK.sub(r"\1", text)
     text = _HTML_TAG.sub("", cut_spans(text, "<!--", "-->"))
     text = _emphasis(text)
-    return _ESCAPE.sub(r"\1", text).strip()
+    return html.unescape(_ESCAPE.sub(r"\1", text)).strip()
 
 
 def cut_spans(text: str, opener: str, closer: str) -> str:

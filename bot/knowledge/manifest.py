@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SCHEMA_VERSION = 3  # 3: possessives and contractions analysed as words
+SCHEMA_VERSION = 3  # 3: possessives and contractions as words; paragraphs and code order kept
 MANIFEST = "gntbot-manifest.json"
 
 

@@ -20,7 +20,7 @@ from markdown_it.token import Token
 
 from bot.knowledge.budget import Budget
 from bot.knowledge.inline import cut_spans, strip_inline
-from bot.knowledge.sections import Section
+from bot.knowledge.sections import PARAGRAPH, Section
 from bot.knowledge.slug import Slugger
 
 MAX_HEADING = 200  # characters; the longest heading of the shared corpus has 52
@@ -109,6 +109,7 @@ class _SectionBuilder:
         self.heading, self.title, self.level, self.anchor = heading, title, level, anchor
         self.prose: list[str] = []
         self.code: list[str] = []
+        self.code_after: list[int] = []
 
     def feed(self, token: Token, inline: Token | None) -> None:
         if token.type == "heading_open":
@@ -116,8 +117,11 @@ class _SectionBuilder:
         elif token.type in ("fence", "code_block"):
             if token.content.strip():
                 self.code.append(token.content.rstrip("\n"))
+                self.code_after.append(len(self.prose))
         elif inline is not None:
-            self.prose.append(strip_inline(inline.content))
+            paragraph = " ".join(strip_inline(inline.content).split())
+            if paragraph:
+                self.prose.append(paragraph)
 
     def _open_heading(self, level: int, inline: Token | None) -> None:
         raw = inline.content.strip()[:MAX_HEADING].strip() if inline is not None else ""
@@ -132,7 +136,7 @@ class _SectionBuilder:
         self._start(raw, title, level, self.slugger.anchor(title))
 
     def _flush(self) -> None:
-        text = "\n".join(p for p in self.prose if p)
+        text = PARAGRAPH.join(self.prose)
         if self.level == 0 and not text and not self.code:
             return  # no preamble before the first heading
         self.sections.append(
@@ -146,6 +150,7 @@ class _SectionBuilder:
                 text=text,
                 code=tuple(self.code),
                 position=len(self.sections),
+                code_after=tuple(self.code_after),
             )
         )
 

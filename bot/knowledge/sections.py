@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+PARAGRAPH = "\n\n"  # separates the paragraphs of `Section.text`
+
 
 @dataclass(frozen=True)
 class Section:
@@ -12,6 +14,10 @@ class Section:
     ``heading`` is the heading's text exactly as written (inline markup kept);
     ``title`` is the same text as a reader sees it (markup removed).
     ``trail`` holds the titles of the enclosing headings, outermost first.
+    ``text`` is the prose, one paragraph (or table cell) after another,
+    separated by blank lines; ``code`` the code blocks, and ``code_after``
+    how many paragraphs come before each of them (so an answer can tell
+    which sentence introduces a block).
     A file's text before its first heading is a section of level 0 titled with
     the file's name and no anchor.
     """
@@ -25,6 +31,11 @@ class Section:
     text: str
     code: tuple[str, ...]
     position: int
+    code_after: tuple[int, ...] = ()
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [paragraph for paragraph in self.text.split(PARAGRAPH) if paragraph.strip()]
 
     @property
     def key(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.knowledge.answer import Hit, build_answer, command_lines, gist, link
+from bot.knowledge.answer import Hit, build_answer, command_lines, link
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.sections import Section
 
@@ -67,13 +67,7 @@ def test_commands_exclude_the_output_of_pasted_terminal_sessions():
     pasted = "root@fsn-node-01:~# gnt-instance list\nInstance Status\nweb-01 running\n$ hbal -L"
     plain = "gnt-node list\n\ngnt-cluster verify"
     assert command_lines(section((pasted, plain))) == (
-        "root@fsn-node-01:~# gnt-instance list", "$ hbal -L", "gnt-node list", "gnt-cluster verify")
-
-
-def test_gist_is_the_first_sentences_within_the_limit():
-    text = "First sentence here. Second one follows. " + "Third is very long " * 30
-    assert gist(section((), text)) == "First sentence here. Second one follows."
-    assert gist(section((), "word " * 100)).endswith("…")
+        "gnt-instance list", "hbal -L", "gnt-node list", "gnt-cluster verify")
 
 
 def test_links_use_the_wiki_base_url_or_the_file_path():
