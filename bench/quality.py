@@ -193,6 +193,8 @@ def main() -> None:
     parser.add_argument("--note", default="semantic" if embedding.available() else "default",
                         help="install measured, for the log line (default: what is installed)")
     parser.add_argument("--misses", action="store_true", help="list the questions not answered first")
+    parser.add_argument("--index-root", type=Path, metavar="DIR",
+                        help="keep the indexes (and section vectors) here between runs, one folder per collection")
     args = parser.parse_args()
     if args.questions:
         if args.misses and any(p.name == HELD_OUT for p in args.questions):
@@ -202,7 +204,7 @@ def main() -> None:
         kind_label = "+".join(splits)
     else:
         questions, splits, kind_label = None, ["dev", "holdout"], args.split
-    results = run(args.split, questions=questions)
+    results = run(args.split, index_root=args.index_root, questions=questions)
     for collection, outcomes in results.items():
         _print_collection(collection, outcomes, splits, kind_label)
     everything = [o for outcomes in results.values() for o in outcomes]

@@ -10,8 +10,8 @@ with gntbot.
 
 A vector is the mean of the model's output over the text's tokens,
 L2-normalised (what sentence-transformers does for this model), so a dot
-product is the cosine. Texts are embedded a few at a time (`BATCH`): peak
-memory grows with the batch, speed hardly at all on two cores.
+product is the cosine. Texts are embedded `BATCH` at a time, so that the
+peak memory stays that of one text of at most `MAX_TOKENS` tokens.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ WEIGHTS_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2
 MODEL_ID = f"all-MiniLM-L6-v2/int8/{WEIGHTS_SHA256[:12]}"  # what cached vectors were made with
 DIMENSIONS = 384
 MAX_TOKENS = 256  # the length the model was trained on; 128 ranked worse
-BATCH = 4
+BATCH = 1  # sections differ in length: batching pads them (x2.3 the CPU) and raises the peak by ~130 MB
 
 
 class EmbeddingModelError(GntbotError):

@@ -7,7 +7,7 @@ the question once and re-orders those candidates by a fused score, mostly
 the cosine between question and section (`embedding`), partly the lexical
 score relative to the best one, so exact command names and pasted error
 texts still count. Section vectors are computed when the index changes,
-only for sections whose text changed (`vectors`), a few at a time.
+only for sections whose text changed (`vectors`), one at a time.
 """
 
 from __future__ import annotations

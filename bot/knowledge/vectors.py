@@ -29,8 +29,9 @@ CACHE = "gntbot-vectors.npz"
 
 
 def embedded_text(section: Section) -> str:
-    """What the model reads of a section: its heading path, prose and code."""
-    return "\n".join((section.breadcrumbs, section.text, *section.code))
+    """What the model reads of a section: its heading path, prose and code, white
+    space made single (the tokenizer ignores it, so the cache key does too)."""
+    return " ".join(" ".join((section.breadcrumbs, section.text, *section.code)).split())
 
 
 def content_key(text: str) -> str:
