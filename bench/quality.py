@@ -13,7 +13,7 @@ with one log line per collection, the record kept of every run of v2/test.jsonl
 
     python bench/quality.py [--misses] [--split dev|holdout|all]
     python bench/quality.py --questions tests/questions/v2/dev.jsonl [--misses]
-    python bench/quality.py --questions tests/questions/v2/test.jsonl
+    python bench/quality.py --questions tests/questions/v2/test.jsonl [--both]
 """
 
 from __future__ import annotations
@@ -109,9 +109,10 @@ def figures(outcomes: list[Outcome]) -> dict[str, float]:
     }
 
 
-def run(split: str = "all", index_root: Path | None = None,
-        questions: list[Question] | None = None) -> dict[str, list[Outcome]]:
-    """Outcomes per collection, for ``questions`` or by default the first set (``split`` of it)."""
+def run(split: str = "all", index_root: Path | None = None, questions: list[Question] | None = None,
+        semantic: bool | None = None) -> dict[str, list[Outcome]]:
+    """Outcomes per collection, for ``questions`` or by default the first set (``split`` of it);
+    ``semantic`` False measures the words-only ranker even where the extra is installed."""
     if questions is None:
         questions = [q for c in COLLECTIONS for q in load_questions(c) if split in ("all", q.split)]
     by_collection: dict[str, list[Question]] = defaultdict(list)
@@ -125,7 +126,7 @@ def run(split: str = "all", index_root: Path | None = None,
             if not folder.is_dir():
                 print(f"{collection}: {folder} absent, skipped")
                 continue
-            knowledge = KnowledgeBase(folder, Path(index_root or scratch) / collection)
+            knowledge = KnowledgeBase(folder, Path(index_root or scratch) / collection, semantic=semantic)
             knowledge.refresh()
             results[collection] = evaluate(knowledge, by_collection[collection])
     return results
@@ -193,6 +194,9 @@ def main() -> None:
     parser.add_argument("--note", default="semantic" if embedding.available() else "default",
                         help="install measured, for the log line (default: what is installed)")
     parser.add_argument("--misses", action="store_true", help="list the questions not answered first")
+    parser.add_argument("--both", action="store_true",
+                        help="with the semantic extra installed, measure the words-only ranker (the default "
+                             "install) and the re-ranker in one run: one look at a held-out file for both")
     parser.add_argument("--index-root", type=Path, metavar="DIR",
                         help="keep the indexes (and section vectors) here between runs, one folder per collection")
     args = parser.parse_args()
@@ -204,18 +208,28 @@ def main() -> None:
         kind_label = "+".join(splits)
     else:
         questions, splits, kind_label = None, ["dev", "holdout"], args.split
-    results = run(args.split, index_root=args.index_root, questions=questions)
+    if args.both and not embedding.available():
+        parser.error("--both needs the semantic extra: pip install 'gntbot[semantic]'")
+    installs = [(False, "default"), (True, "semantic")] if args.both else [(None, args.note)]
+    for semantic, note in installs:
+        if args.both:
+            print(f"== install: {note}")
+        results = run(args.split, index_root=args.index_root, questions=questions, semantic=semantic)
+        _report(results, splits, kind_label, args.misses)
+        if args.questions:
+            files = ",".join(p.name for p in args.questions)
+            print()
+            for collection, outcomes in results.items():
+                print(log_line(files, collection, outcomes, note))
+
+
+def _report(results: dict[str, list[Outcome]], splits: list[str], kind_label: str, misses: bool) -> None:
     for collection, outcomes in results.items():
         _print_collection(collection, outcomes, splits, kind_label)
     everything = [o for outcomes in results.values() for o in outcomes]
     _print(f"all {kind_label}", everything)
-    if args.misses:
+    if misses:
         _print_misses(everything)
-    if args.questions:
-        files = ",".join(p.name for p in args.questions)
-        print()
-        for collection, outcomes in results.items():
-            print(log_line(files, collection, outcomes, args.note))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from collections.abc import Collection, Sequence
 
 from bot.knowledge.query import Query
 
-MAX_UNKNOWN_SHARE = 0.2
+MAX_UNKNOWN_SHARE = 0.35
 MIN_KNOWN_COVERAGE = 0.35
 COVERAGE_DEPTH = 3
 RESCUE_COSINE = 0.55

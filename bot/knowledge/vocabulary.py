@@ -12,21 +12,28 @@ from __future__ import annotations
 
 EQUIVALENT_WEIGHT = 0.6
 
-# operator word(s) -> the word Ganeti and its documentation use for the same thing
+# operator word(s) -> runbook words
 GROUPS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("vm", "vms", "guest", "guests", "domu", "domain", "domains"), ("instance",)),
     (("box", "boxes", "server", "servers", "host", "hosts", "hypervisor", "hypervisors", "dom0", "machine"),
      ("node",)),
+    (("restart", "restarting", "bounce"), ("reboot",)),
+    (("reboot", "rebooting"), ("restart",)),
+    (("move", "moving", "shift"), ("migrate", "failover")),
+    (("delete", "deleting", "kill", "wipe", "nuke"), ("remove", "destroy")),
+    (("volume", "volumes", "drive", "drives"), ("disk",)),
+    (("resize", "enlarge", "bigger", "extend"), ("grow",)),
+    (("balance", "spread", "even", "uneven", "unbalanced", "lopsided", "piled"), ("rebalance", "hbal")),
+    (("capacity", "room", "space", "fit"), ("n+1", "memory", "free")),
     (("ram", "mem"), ("memory",)),
     (("cpu", "cpus", "cores"), ("vcpus",)),
-    (("volume", "volumes", "drive", "drives"), ("disk",)),
-    (("resize", "enlarge", "extend"), ("grow",)),  # gnt-instance grow-disk
-    (("delete", "kill", "wipe"), ("remove",)),
-    (("move", "moving"), ("migrate", "failover")),
-    (("restart", "restarting"), ("reboot",)),
-    (("reboot", "rebooting"), ("restart",)),
-    (("balance", "unbalanced"), ("rebalance", "hbal")),
-    (("dead", "down", "crashed", "died", "unreachable"), ("failure", "offline")),
+    (("iowait", "io", "i/o"), ("i/o", "disk", "load")),
+    (("ips", "addresses"), ("ip", "address", "network")),
+    (("vlan", "bridge"), ("network", "link")),
+    (("standby", "spare", "secondary"), ("secondary",)),
+    (("dead", "down", "crashed", "died", "unreachable", "unresponsive"), ("failure", "offline")),
+    (("maintenance", "evacuate", "empty", "drain"), ("evacuate", "migrate", "drain")),
+    (("sync", "syncing", "resync"), ("sync", "drbd")),
 )
 
 
