@@ -6,11 +6,11 @@ text no page mentions. Refusing a plain question the runbooks do answer
 costs more than a missed abstention (an operator told "nothing found" stops
 asking), so both tests below look only at *telling* words (`query.Word`):
 
-- words the runbooks use; and technical words they never use, but not an
-  everyday English word they happen not to use ("straight", "mistake"), a
-  number, host name or time stamp, or a compound whose parts are judged
-  instead (`background`);
-- the question is refused when technical words nobody wrote carry a large
+- words, not numbers, host names, time stamps or compounds (their parts are
+  judged instead); a word the runbooks never use counts fully when it is a
+  technical word ("rename", "swtpm") and half when it is an everyday English
+  word they happen not to use ("straight", "mistake"; `background`);
+- the question is refused when words nobody wrote carry a large
   share of its weight (`MAX_UNKNOWN_SHARE`), or when none of the best few
   sections holds enough of the weight of the words the runbooks do know
   (`MIN_KNOWN_COVERAGE`, over `COVERAGE_DEPTH` sections: ranking is not
@@ -26,21 +26,26 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from bot.knowledge.query import Query
+from bot.knowledge.query import Query, Word
 
 MAX_UNKNOWN_SHARE = 0.35
 MIN_KNOWN_COVERAGE = 0.35
 COVERAGE_DEPTH = 3
+EVERYDAY_WEIGHT = 0.5  # an everyday word nobody wrote counts half a technical one
 RESCUE_COSINE = 0.55
 
 
+def _weight(word: Word) -> float:
+    return word.weight * EVERYDAY_WEIGHT if word.everyday and not word.known else word.weight
+
+
 def unknown_share(query: Query) -> float:
-    """Share of the telling weight carried by technical words the runbooks never use."""
+    """Share of the telling weight carried by words the runbooks never use."""
     telling = [word for word in query.words if word.telling]
-    total = sum(word.weight for word in telling)
+    total = sum(map(_weight, telling))
     if not total:
         return 1.0
-    return sum(word.weight for word in telling if not word.known) / total
+    return sum(_weight(word) for word in telling if not word.known) / total
 
 
 def coverage(query: Query, vocabulary: Collection[str]) -> float:

@@ -14,13 +14,15 @@ class Word:
     word the runbooks never use has none. ``weight`` is how distinctive the
     word is (its idf; the most for a word the runbooks never use).
     ``telling`` says whether the word counts when judging if the runbooks
-    answer the question at all (`answerability`).
+    answer the question at all, and ``everyday`` whether it is an everyday
+    English word (`answerability`).
     """
 
     text: str
     alternatives: tuple[tuple[str, float], ...]
     weight: float
     telling: bool = True
+    everyday: bool = False
 
     @property
     def known(self) -> bool:

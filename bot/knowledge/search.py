@@ -114,10 +114,11 @@ class Ranker:
                 weight = self.idf.get(term, self.unknown_idf)
                 if any(c.isdigit() for c in term):
                     weight *= 0.3  # host numbers and sizes say little about the topic
-                telling = bool(alternatives) or (written_as.isalpha() and not is_common(written_as))
+                everyday = is_common(written_as)
+                telling = bool(alternatives) or written_as.isalpha()  # not a number, host or compound
                 key = tuple(sorted(alternatives)) or (term,)
                 if key not in found:
-                    found[key] = Word(term, tuple(alternatives.items()), weight, telling)
+                    found[key] = Word(term, tuple(alternatives.items()), weight, telling, everyday)
         return Query(tuple(found.values()))
 
     def _corrected(self, word: str) -> str:
