@@ -44,11 +44,10 @@ def fit(text: str, indent: str = "") -> list[str]:
 
 
 def _one_line(text: str, indent: str = "  ") -> str:
-    """A command on one line, clipped to fit (a command is never wrapped)."""
-    line = indent + text
-    if len(line.encode()) <= LINE_BYTES:
-        return line
-    return line.encode()[: LINE_BYTES - 3].decode(errors="ignore") + "…"
+    """A command as one line, never wrapped or cut here: a command longer than a
+    chat line (at most `answer.MAX_COMMAND_CHARS`) is split by the transport
+    into pieces that arrive whole, so it can still be copied."""
+    return indent + text
 
 
 def format_answer(answer: Answer) -> list[str]:
