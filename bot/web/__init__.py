@@ -1,1 +1,1 @@
-"""The bot's HTTP side: what it serves beside the chat (metrics, health)."""
+"""The bot's HTTP side: what it serves beside the chat (metrics, health, the signed event intake)."""
