@@ -250,7 +250,7 @@ class _Fields:
         if value is None:
             return ()
         if (not isinstance(value, list) or len(value) > MAX_ROOMS
-                or not all(isinstance(room, str) and _is_room(room) for room in value)):
+                or not all(isinstance(room, str) and is_room(room) for room in value)):
             raise InvalidEvent(f"{key}: expected up to {MAX_ROOMS} rooms written realm:room (irc:#ops)")
         return tuple(value)
 
@@ -260,7 +260,7 @@ class _Fields:
             raise InvalidEvent(f"{unknown[0]}: unknown field")
 
 
-def _is_room(text: str) -> bool:
+def is_room(text: str) -> bool:
     realm, colon, room = text.partition(":")
     return bool(colon and re.fullmatch(r"[a-z][a-z0-9-]{0,31}", realm) and 0 < len(room) <= 200
                 and not any(c.isspace() or ord(c) < 32 for c in room))
