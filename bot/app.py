@@ -21,9 +21,11 @@ from bot.actions.ledger import Ledger
 from bot.actions.metrics import ActionMetrics
 from bot.actions.service import ActionService
 from bot.commands import actions as action_commands
+from bot.campaigns.runtime import CampaignRuntime
 from bot.commands import help as help_commands
 from bot.commands import identity
 from bot.commands.cluster import ClusterCommands
+from bot.commands.campaigns import CampaignCommands
 from bot.commands.runbook import RunbookCommands
 from bot.config import Config, load_config
 from bot.core.dispatch import Dispatcher
@@ -44,7 +46,8 @@ from bot.state.store import Store
 log = logging.getLogger(__name__)
 
 # What a reload cannot change in a running bot: the connections, the endpoint, the state.
-RESTART_ONLY = {"irc": "[irc.*]", "xmpp": "[xmpp]", "metrics": "[metrics]", "actions": "[actions]"}
+RESTART_ONLY = {"irc": "[irc.*]", "xmpp": "[xmpp]", "metrics": "[metrics]", "actions": "[actions]",
+                "campaigns": "[campaigns]", "intake": "[intake]"}
 RESTART_ONLY_BOT = ("name", "state_dir")
 IDLE_WATCH_SECONDS = 30.0  # how often a switched-off runbook watcher looks whether a reload switched it on
 
@@ -73,6 +76,9 @@ class Application:
             on_question=self._question,
             on_chatter=self._chatter,  # transports pass only pasted errors, where enabled
         )
+        # Reboot campaigns: started by `gntbot run` (runner.serve), idle elsewhere; a restart applies
+        # a change to [campaigns] or [intake].
+        self.campaigns = CampaignRuntime(config, self.dispatcher.announcer)
         self._install(config, knowledge or knowledge_base(config), first=True)
 
     def _install(self, config: Config, knowledge: KnowledgeBase, *, first: bool = False) -> None:
@@ -92,6 +98,7 @@ class Application:
         if clusters:
             ClusterCommands(Clusters(clusters), config.bot.prefix).register(registry)
             self._install_actions(config, registry, clusters, first)
+        CampaignCommands(self.campaigns, config.bot.prefix).register(registry)
         self.config, self.knowledge, self.clusters, self._runbook = config, knowledge, clusters, runbook
         self.policy = config.access
         self.knowledge_metrics.watch(knowledge)

@@ -21,6 +21,7 @@ from pathlib import Path
 from bot import __version__, logs
 from bot.actions import audit
 from bot.app import Application
+from bot.campaigns import cli as campaign_cli
 from bot.config import Config, check_knowledge_paths, check_runnable, load_config
 from bot.configreader import ConfigError
 from bot.core.message import Identity, Message
@@ -81,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     trail.add_argument("--since", type=date.fromisoformat, help="from this day on (YYYY-MM-DD, UTC)")
     trail.add_argument("--until", type=date.fromisoformat, help="up to and including this day (YYYY-MM-DD, UTC)")
     trail.add_argument("--json", action="store_true", help="print the JSON lines as they are stored")
+    _COMMANDS.update(campaign_cli.add_parsers(commands, common))  # announce, reboot-log
     return parser
 
 

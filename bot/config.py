@@ -15,6 +15,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.actions.settings import ActionSettings, parse_actions
+from bot.campaigns.settings import (
+    AnnounceSettings,
+    CampaignSettings,
+    IntakeSettings,
+    check_cluster_rooms,
+    parse_announce,
+    parse_campaigns,
+    parse_intake,
+    parse_phrases,
+)
 from bot.configreader import ConfigError, Table
 from bot.core.access import AccessPolicy, room_key
 from bot.core.people import XMPP, Acl, Directory, DirectoryError
@@ -83,6 +93,10 @@ class Config:
     xmpp: XmppSettings | None = None
     metrics: MetricsSettings | None = None  # None: no /metrics endpoint
     actions: ActionSettings | None = None  # None: no [actions] table, so no actions at all
+    campaigns: CampaignSettings | None = None  # reboot campaigns (bot/campaigns/settings.py)
+    intake: IntakeSettings | None = None
+    announce: AnnounceSettings | None = None
+    reboot_log_phrases: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def default(cls) -> Config:
@@ -122,7 +136,13 @@ def load_config(path: Path) -> Config:
         xmpp=xmpp,
         metrics=part(parse_metrics_settings, root.table("metrics"), fallback=None),
         actions=actions,
+        campaigns=part(parse_campaigns, root.table("campaigns"), fallback=None) if "campaigns" in root.keys()
+        else None,
+        intake=part(parse_intake, root.table("intake"), fallback=None),
+        announce=part(parse_announce, root.table("announce"), fallback=None),
+        reboot_log_phrases=part(parse_phrases, root.table("reboot_log"), fallback=()),
     )
+    part(check_cluster_rooms, config.campaigns, config.clusters, source, fallback=None)
     root.done()
     problems.check()
     return config

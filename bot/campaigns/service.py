@@ -215,6 +215,9 @@ class CampaignService:
 
     # -- for the chat commands ---------------------------------------------------------
 
+    def now(self) -> float:
+        return self._clock()
+
     def running(self) -> list[Campaign]:
         return [campaign for campaign in self._live.values() if campaign.running]
 

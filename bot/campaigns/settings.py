@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.campaigns.events import Step, is_room
 from bot.configreader import ConfigError, Table
+from bot.ganeti.settings import ClusterSettings
 
 SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 MIN_SECRET = 16
@@ -98,6 +100,14 @@ def parse_campaigns(table: Table) -> CampaignSettings:
     )
     table.done()
     return settings
+
+
+def check_cluster_rooms(settings: CampaignSettings | None, clusters: Sequence[ClusterSettings], source: Path) -> None:
+    """``[campaigns.cluster_rooms]`` may only name configured clusters."""
+    known = {cluster.name for cluster in clusters}
+    for name, _ in settings.cluster_rooms if settings else ():
+        if name not in known:
+            raise ConfigError(f"{source}: campaigns.cluster_rooms.{name}: no [clusters.{name}] is configured")
 
 
 def parse_intake(table: Table) -> IntakeSettings | None:

@@ -54,6 +54,7 @@ async def serve(application: Application, transports: list[ReconnectingTransport
     reloads = _Reloads(reload or application.reload)
     loop.add_signal_handler(signal.SIGHUP, reloads.request)
     monitor = await start_monitor(application, transports)
+    await application.campaigns.start()  # reboot campaigns: store, intake, watcher (if configured)
     runs = {asyncio.create_task(t.run(application.dispatcher), name=t.name): t for t in transports}
     upkeep = asyncio.create_task(application.upkeep(), name="upkeep")
     stopping = asyncio.create_task(stop.wait())
@@ -79,6 +80,7 @@ async def serve(application: Application, transports: list[ReconnectingTransport
         await reloads.cancel()
         if monitor is not None:
             await monitor.stop()
+        await application.campaigns.stop()
         for number in (*signals, signal.SIGHUP):
             loop.remove_signal_handler(number)
 

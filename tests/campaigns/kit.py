@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import socket
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bot.campaigns import events
+from bot.campaigns.service import CampaignService, wait_idle
+from bot.campaigns.settings import CampaignSettings, IntakeSettings, Source
+from bot.campaigns.store import CampaignStore
+from bot.core.announce import Announcer
+from bot.state.store import Store
+from bot.web.intake import Intake
 
 _ids = itertools.count(1)
 
@@ -35,3 +45,39 @@ def host_cycle(host: str, begin: float, minutes: float = 15.0, moved: int = 5) -
             step(host, "shutting-down", begin + 2 * tick), step(host, "down", begin + 3 * tick),
             step(host, "up", begin + 4 * tick), step(host, "instances-back", begin + 5 * tick, count=moved),
             step(host, "done", begin + 6 * tick)]
+
+
+SECRET = b"s3cret-for-the-reboot-script-0123"
+SETTINGS = CampaignSettings(rooms=("irc:#ops",), line_interval=0, hold_seconds=0, silence_seconds=0)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def with_bot(tmp_path: Path, body: Callable[[str, list[str], Intake], object], port: int | None = None,
+             settings: CampaignSettings = SETTINGS) -> list[str]:
+    """Run a bot (service + intake) on loopback while ``body(url, heard, intake)`` runs in a thread."""
+    port = port or free_port()
+    heard: list[str] = []
+
+    async def scenario() -> None:
+        with Store.open(tmp_path / "state") as store:
+            announcer = Announcer()
+            announcer.attach("irc", lambda target, lines: heard.extend(lines))
+            service = CampaignService(CampaignStore(store), announcer, settings)
+            await service.start()
+            intake = Intake(IntakeSettings("127.0.0.1", port, (Source("reboot-script", SECRET),), max_body=2048,
+                                           skew_seconds=60), service, settings)
+            await intake.start()
+            try:
+                await asyncio.to_thread(body, f"http://127.0.0.1:{port}", heard, intake)
+                await wait_idle(service, 5)
+            finally:
+                await intake.stop()
+                await service.close()
+
+    asyncio.run(scenario())
+    return heard

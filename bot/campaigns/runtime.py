@@ -1,0 +1,62 @@
+"""Campaigns inside ``gntbot run``: the store, the service, the intake, the watcher.
+
+Only a bot configured for campaigns (``[campaigns]`` or ``[intake]``) opens
+the state store for them: two bots on one state would both act, and the
+store refuses that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.campaigns.service import CampaignService
+from bot.campaigns.settings import CampaignSettings
+from bot.campaigns.store import CampaignStore
+from bot.config import Config
+from bot.core.announce import Announcer
+from bot.errors import GntbotError
+from bot.state.store import Store
+from bot.web.intake import Intake
+
+log = logging.getLogger(__name__)
+
+
+class CampaignRuntime:
+    def __init__(self, config: Config, announcer: Announcer) -> None:
+        self.config = config
+        self.announcer = announcer
+        self.settings = config.campaigns or CampaignSettings()
+        self.service: CampaignService | None = None
+        self.intake: Intake | None = None
+        self._store: Store | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.config.campaigns is not None or self.config.intake is not None
+
+    async def start(self) -> None:
+        if not self.enabled:
+            return
+        self._store = await asyncio.to_thread(Store.open, self.config.bot.state_dir)
+        self.service = CampaignService(CampaignStore(self._store), self.announcer, self.settings)
+        await self.service.start()
+        if self.config.intake is not None:
+            self.intake = Intake(self.config.intake, self.service, self.settings)
+            try:
+                await self.intake.start()
+            except OSError as error:
+                await self.stop()
+                raise GntbotError(f"cannot listen on {self.config.intake.host}:{self.config.intake.port} for "
+                                  f"[intake]: {error.strerror}") from error
+
+    async def stop(self) -> None:
+        if self.intake is not None:
+            await self.intake.stop()
+            self.intake = None
+        if self.service is not None:
+            await self.service.close(drain=2.0)
+            self.service = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
