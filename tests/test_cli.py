@@ -177,7 +177,7 @@ def test_the_example_configuration_is_valid(tmp_path, monkeypatch):
     example = example.replace('"/srv/wiki"', f'"{tmp_path / "wiki"}"')
     for secret in sorted(set(re.findall(r'^\w+_file = "(/etc/gntbot/[^"]+)"', example, re.M))):
         stand_in = tmp_path / Path(secret).name
-        stand_in.write_text("secret\n")
+        stand_in.write_text("stand-in-secret-0123456789\n")  # long enough for any secret
         example = example.replace(f'"{secret}"', f'"{stand_in}"')
     for variable in re.findall(r'^\w+_env = "(\w+)"', example, re.M):
         monkeypatch.setenv(variable, "secret")
