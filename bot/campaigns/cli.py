@@ -102,7 +102,8 @@ def _announce(args: argparse.Namespace, config: Config) -> int:
     now = time.time()
     if args.what == "start":
         campaign = args.id or new_campaign_id(now)
-        event = _start(args, campaign, now, logwrapper.ScriptOptions())
+        # only what the caller says: the script's own defaults (delay-up 300 s...) are not assumed
+        event = _start(args, campaign, now, logwrapper.ScriptOptions(delay_up=None, delay_hosts=None))
         print(campaign)
     else:
         event = _event(args, _campaign(args), now)

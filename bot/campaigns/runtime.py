@@ -7,7 +7,6 @@ store refuses that.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from bot.campaigns.service import CampaignService
@@ -38,7 +37,7 @@ class CampaignRuntime:
     async def start(self) -> None:
         if not self.enabled:
             return
-        self._store = await asyncio.to_thread(Store.open, self.config.bot.state_dir)
+        self._store = Store.open(self.config.bot.state_dir)  # its connection belongs to this (the loop's) thread
         self.service = CampaignService(CampaignStore(self._store), self.announcer, self.settings)
         await self.service.start()
         if self.config.intake is not None:
