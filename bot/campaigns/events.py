@@ -260,6 +260,12 @@ class _Fields:
             raise InvalidEvent(f"{unknown[0]}: unknown field")
 
 
+def one_line(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` made fit for a note: one line (a RAPI error may hold several), not too long."""
+    flat = " ".join("".join(c if ord(c) >= 32 else " " for c in text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def is_room(text: str) -> bool:
     realm, colon, room = text.partition(":")
     return bool(colon and re.fullmatch(r"[a-z][a-z0-9-]{0,31}", realm) and 0 < len(room) <= 200

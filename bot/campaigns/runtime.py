@@ -12,9 +12,11 @@ import logging
 from bot.campaigns.service import CampaignService
 from bot.campaigns.settings import CampaignSettings
 from bot.campaigns.store import CampaignStore
+from bot.campaigns.watcher import Watcher
 from bot.config import Config
 from bot.core.announce import Announcer
 from bot.errors import GntbotError
+from bot.ganeti.cluster import Cluster
 from bot.state.store import Store
 from bot.web.intake import Intake
 
@@ -28,6 +30,7 @@ class CampaignRuntime:
         self.settings = config.campaigns or CampaignSettings()
         self.service: CampaignService | None = None
         self.intake: Intake | None = None
+        self.watcher: Watcher | None = None
         self._store: Store | None = None
 
     @property
@@ -39,6 +42,9 @@ class CampaignRuntime:
             return
         self._store = Store.open(self.config.bot.state_dir)  # its connection belongs to this (the loop's) thread
         self.service = CampaignService(CampaignStore(self._store), self.announcer, self.settings)
+        if self.config.clusters and self.settings.watch_seconds > 0:
+            self.watcher = Watcher([Cluster(one) for one in self.config.clusters], self.service, self.settings)
+            self.watcher.attach()
         await self.service.start()
         if self.config.intake is not None:
             self.intake = Intake(self.config.intake, self.service, self.settings)
@@ -53,6 +59,9 @@ class CampaignRuntime:
         if self.intake is not None:
             await self.intake.stop()
             self.intake = None
+        if self.watcher is not None:
+            await self.watcher.close()
+            self.watcher = None
         if self.service is not None:
             await self.service.close(drain=2.0)
             self.service = None

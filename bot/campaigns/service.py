@@ -215,6 +215,10 @@ class CampaignService:
 
     # -- for the chat commands ---------------------------------------------------------
 
+    def campaign(self, cid: str) -> Campaign | None:
+        """A campaign the service follows (running, or ended with its END line still to go)."""
+        return self._live.get(cid)
+
     def now(self) -> float:
         return self._clock()
 

@@ -1,0 +1,150 @@
+"""What the cluster data says about a node in a campaign: pure functions over RAPI answers.
+
+- `preflight`: before a node is emptied, what will go wrong or hurt: it is the
+  master, stopped or non-mirrored instances that ``gnt-node migrate`` reports
+  as errors, secondaries without the memory to take its instances (N+1);
+- `migration`: which node-migrate jobs (and their children) belong to the
+  campaign and how they ended: a job whose reason trail names the campaign,
+  or a ``NODE_MIGRATE(node)`` received once the host was under way (the
+  team's script passes no reason of its own), and every child it submitted;
+- `disk_problems`: DRBD disks still syncing or degraded (the runbook's "slow
+  disk sync after rebooting / broken migrate-back"), from an instance info job.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.ganeti.model import EXTERNALLY_MIRRORED, INTERNALLY_MIRRORED, JOB_FINISHED, Instance, Node
+from bot.ganeti.names import short
+
+Row = Mapping[str, Any]
+
+
+def mib(value: int) -> str:
+    return f"{value / 1024:.1f}G" if value >= 1024 else f"{value}M"
+
+
+def preflight(node: str, nodes: Sequence[Node], instances: Iterable[Instance], empties: bool) -> list[str]:
+    """Warnings before ``node`` is emptied (``empties``) or rebooted with its instances."""
+    by_name = {one.name: one for one in nodes}
+    warnings = []
+    if by_name.get(node) is not None and by_name[node].role == "master":
+        warnings.append("it is the cluster's master: RAPI and the job queue go away while it reboots; "
+                        "fail the master over first (gnt-cluster master-failover on a candidate)")
+    primaries = [instance for instance in instances if instance.pnode == node]
+    if not empties:
+        return warnings
+    stopped = sorted(short(i.name) for i in primaries if i.admin_state != "up")
+    if stopped:
+        fate = "it stays here and reboots" if len(stopped) == 1 else "they stay here and reboot"
+        warnings.append(f"gnt-node migrate will report an error for {_listed(stopped)} (stopped: {fate} with the node)")
+    local = sorted(f"{short(i.name)} ({i.disk_template})" for i in primaries if i.admin_state == "up"
+                   and i.disk_template not in INTERNALLY_MIRRORED | EXTERNALLY_MIRRORED)
+    if local:
+        warnings.append(f"{_listed(local)} cannot migrate (disks on this node only): down while it reboots")
+    need: dict[str, int] = defaultdict(int)
+    for instance in primaries:
+        if instance.admin_state == "up" and instance.disk_template in INTERNALLY_MIRRORED and instance.snodes:
+            need[instance.snodes[0]] += instance.maxmem or instance.minmem or 0
+    for target, memory in sorted(need.items()):
+        free = by_name[target].mfree if target in by_name else None
+        if free is None:
+            warnings.append(f"N+1: {short(target)}, the secondary of its instances, does not answer")
+        elif free < memory:
+            warnings.append(f"N+1: {short(target)} would need {mib(memory)} for its instances and has "
+                            f"{mib(free)} free")
+    return warnings
+
+
+def _listed(names: Sequence[str]) -> str:
+    return ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+
+
+@dataclass(frozen=True)
+class Migration:
+    """The node-migrate job of a host and its children, as far as they have got."""
+
+    parent: int
+    finished: bool
+    moved: tuple[str, ...]  # instances whose child succeeded
+    failed: tuple[tuple[int, str], ...]  # (child job id, instance) that failed
+
+
+_SUMMARY = re.compile(r"^(NODE_MIGRATE|INSTANCE_MIGRATE)\((.+)\)$")
+
+
+def reasons(job: Row) -> str:
+    """Every reason text of every opcode of ``job``, joined (for a substring test)."""
+    texts = []
+    for op in job.get("ops") or ():
+        for entry in (op.get("reason") if isinstance(op, Mapping) else None) or ():
+            if isinstance(entry, Sequence) and len(entry) > 1 and isinstance(entry[1], str):
+                texts.append(entry[1])
+    return "\n".join(texts)
+
+
+def names_campaign(job: Row, campaign: str) -> bool:
+    return re.search(rf"(?<![\w.:-]){re.escape(campaign)}(?![\w.:-])", reasons(job)) is not None
+
+
+def parent_job(jobs: Sequence[Row], node: str, campaign: str, since: float) -> Row | None:
+    """The latest ``NODE_MIGRATE(node)`` of the campaign (see the module docstring)."""
+    found = None
+    for job in jobs:
+        summary = _SUMMARY.match((job.get("summary") or [""])[0] or "")
+        if summary is None or summary.group(1) != "NODE_MIGRATE" or summary.group(2) != node:
+            continue
+        received = (job.get("received_ts") or [0, 0])[0]
+        if names_campaign(job, campaign) or received >= since:
+            found = job if found is None or job["id"] > found["id"] else found
+    return found
+
+
+def migration(parent: Row, parent_result: Any, jobs: Sequence[Row]) -> Migration:
+    """Where the children of ``parent`` (ids from its result) stand, from the job listing."""
+    children = child_ids(parent_result)
+    by_id = {job["id"]: job for job in jobs}
+    moved, failed, finished = [], [], parent.get("status") in JOB_FINISHED
+    for child in children:
+        job = by_id.get(child)
+        if job is None or job.get("status") not in JOB_FINISHED:
+            finished = False
+            continue
+        summary = _SUMMARY.match((job.get("summary") or [""])[0] or "")
+        instance = summary.group(2) if summary else f"job {child}"
+        (moved if job.get("status") == "success" else failed).append((child, instance))
+    return Migration(parent["id"], finished and bool(parent.get("status")),
+                     tuple(name for _, name in moved), tuple(failed))
+
+
+def child_ids(result: Any) -> list[int]:
+    """``[{"jobs": [[true, 21], [false, "error"]]}]`` → ``[21]``."""
+    first = result[0] if isinstance(result, list) and result else result
+    jobs = first.get("jobs") if isinstance(first, Mapping) else None
+    return [int(entry[1]) for entry in jobs or () if isinstance(entry, Sequence) and len(entry) == 2
+            and entry[0] is True and isinstance(entry[1], int | str) and str(entry[1]).isdigit()]
+
+
+def disk_problems(name: str, info: Mapping[str, Any]) -> list[str]:
+    """Disks of ``name`` (an instance info job's answer for it) still syncing or degraded."""
+    problems = []
+    for index, disk in enumerate(info.get("disks") or ()):
+        if not isinstance(disk, Mapping) or disk.get("dev_type") != "drbd":
+            continue
+        for side in ("pstatus", "sstatus"):
+            status = disk.get(side)
+            if not isinstance(status, Sequence) or len(status) < 6:
+                continue
+            percent, degraded = status[3], status[5]
+            if percent is not None:
+                problems.append(f"{short(name)} disk/{index} syncing ({float(percent):.0f}%)")
+                break
+            if degraded:
+                problems.append(f"{short(name)} disk/{index} degraded")
+                break
+    return problems

@@ -1,0 +1,253 @@
+"""The bot's own eyes on the clusters during a campaign (read-only RAPI).
+
+For every host of a campaign that is a node of a configured cluster, while
+the host is under way, the watcher reads every ``watch_seconds``:
+
+- the node's ``bootid`` and live state (one node query per cluster and round):
+  live data gone means the node went down; live data back means it is up, and
+  an unchanged boot id then means it was *not* rebooted, which is worth saying;
+- the job list, while the node is being emptied: its node-migrate job and the
+  children it submitted (`checks.migration`), so the channel hears how many
+  instances really left, and which could not, with Ganeti's reason;
+- the instances: once, when the node is reached, which were its primaries
+  (kept in the store: what a migrate-back must bring home) and what will go
+  wrong (`checks.preflight`); once more before the migrate-back, whether their
+  DRBD disks are in sync and whether N+1 holds.
+
+What it sees goes into the campaign as events of its own source, through the
+same door as the tooling's; a step the tooling already told changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.campaigns import checks
+from bot.campaigns.events import HostStep, Kind, Mode, Note, Step, one_line
+from bot.campaigns.logwrapper import new_id
+from bot.campaigns.service import CampaignService
+from bot.campaigns.settings import CampaignSettings
+from bot.campaigns.state import Campaign, CampaignConflict, HostState, Phase
+from bot.ganeti.capacity import redundancy
+from bot.ganeti.cluster import Cluster
+from bot.ganeti.errors import RapiError
+from bot.ganeti.model import JOB_FINISHED, JobDetail
+from bot.ganeti.names import short
+
+log = logging.getLogger(__name__)
+
+SOURCE = "gntbot-watcher"
+NODE_FIELDS = ("name", "bootid", "offline", "pinst_list")
+JOB_FIELDS = ("id", "status", "summary", "ops", "received_ts")
+INFO_WAIT = 0.5  # seconds between looks at an instance info job
+
+
+@dataclass
+class _Tracked:
+    """What the watcher knows of one host (a node) of one campaign."""
+
+    cluster: Cluster
+    node: str
+    bootid: str | None = None
+    recorded: bool = False
+    preflight_done: bool = False
+    parent_result: Any = None
+    migration_told: bool = False
+    went_down: bool = False
+    came_up: bool = False
+    back_checked: bool = False
+    told: set[str] = field(default_factory=set)
+
+
+class Watcher:
+    def __init__(self, clusters: Sequence[Cluster], service: CampaignService, settings: CampaignSettings,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.clusters = tuple(clusters)
+        self.service = service
+        self.settings = settings
+        self._clock = clock
+        self._tracked: dict[tuple[str, str], _Tracked] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def attach(self) -> None:
+        self.service.observe(self._changed)
+        self.service.cluster_rooms = self.rooms_for
+
+    async def close(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def rooms_for(self, hosts: Sequence[str]) -> tuple[str, ...]:
+        """The rooms of the clusters these hosts are nodes of."""
+        members = await self.membership(hosts)
+        clusters = dict.fromkeys(cluster.name for cluster, _ in members.values())
+        return tuple(room for name in clusters for room in self.settings.rooms_of_cluster(name))
+
+    async def membership(self, hosts: Sequence[str]) -> dict[str, tuple[Cluster, str]]:
+        """host → (its cluster, its node name), for the hosts that are nodes."""
+        async def names(cluster: Cluster) -> tuple[str, ...]:
+            try:
+                return await asyncio.to_thread(cluster.node_names)
+            except RapiError as error:
+                log.warning("campaigns: cannot list the nodes of %s: %s", cluster.name, error)
+                return ()
+
+        listings = await asyncio.gather(*(names(cluster) for cluster in self.clusters))
+        found: dict[str, tuple[Cluster, str]] = {}
+        for cluster, nodes in zip(self.clusters, listings, strict=True):
+            for host in hosts:
+                node = next((n for n in nodes if n == host or short(n) == short(host) == host), None)
+                if node is not None and host not in found:
+                    found[host] = (cluster, node)
+        return found
+
+    def _changed(self, before: Campaign | None, after: Campaign, event: object) -> None:
+        if after.running and after.id not in self._tasks:
+            self._tasks[after.id] = asyncio.create_task(self._follow(after.id), name=f"watching {after.id}")
+
+    async def _follow(self, cid: str) -> None:
+        campaign = self.service.campaign(cid)
+        if campaign is None:
+            return
+        members = await self.membership([host.name for host in campaign.hosts])
+        if not members:
+            return
+        log.info("campaigns: watching %d node(s) of campaign %s", len(members), cid)
+        while (campaign := self.service.campaign(cid)) is not None and campaign.running:
+            try:
+                await self._round(campaign, members)
+            except RapiError as error:
+                log.warning("campaigns: %s: %s", cid, error)
+            except CampaignConflict:
+                return  # it ended between two looks
+            await asyncio.sleep(self.settings.watch_seconds)
+        self._tasks.pop(cid, None)
+
+    async def _round(self, campaign: Campaign, members: dict[str, tuple[Cluster, str]]) -> None:
+        by_cluster: dict[str, list[HostState]] = {}
+        for host in campaign.hosts:
+            if host.active and host.name in members:
+                by_cluster.setdefault(members[host.name][0].name, []).append(host)
+        for hosts in by_cluster.values():
+            cluster = members[hosts[0].name][0]
+            tracked = [self._tracked.setdefault((campaign.id, host.name), _Tracked(cluster, members[host.name][1]))
+                       for host in hosts]
+            rows = await asyncio.to_thread(cluster.client.query, "node", NODE_FIELDS)
+            nodes = {row["name"]: row for row in rows}
+            emptying = campaign.mode is not Mode.WITH_INSTANCES and any(not t.migration_told for t in tracked)
+            jobs = await asyncio.to_thread(cluster.client.query, "job", JOB_FIELDS) if emptying else []
+            for host, track in zip(hosts, tracked, strict=True):
+                await self._host(campaign, host, track, nodes.get(track.node), jobs)
+
+    async def _host(self, campaign: Campaign, host: HostState, track: _Tracked, row: dict[str, Any] | None,
+                    jobs: list[dict[str, Any]]) -> None:
+        answering = row is not None and not row.get("offline") and row.get("bootid") is not None
+        if not track.recorded and answering and row is not None:
+            track.recorded, track.bootid = True, row["bootid"]
+            self.service.store.record_primaries(campaign.id, host.name, track.cluster.name,
+                                                row.get("pinst_list") or (), self._clock())
+        if not track.preflight_done:
+            track.preflight_done = True
+            if host.phase in (Phase.CHECKING, Phase.EMPTYING):
+                await self._preflight(campaign, host, track)
+        if jobs and not track.migration_told:
+            await self._migration(campaign, host, track, jobs)
+        if campaign.kind is Kind.CANCEL or not track.recorded:
+            return
+        if not answering and not track.went_down:
+            track.went_down = True
+            await self._step(campaign, host, Step.DOWN)
+        elif answering and track.went_down and not track.came_up:
+            track.came_up = True
+            if row is not None and row.get("bootid") == track.bootid and campaign.kind is Kind.REBOOT:
+                await self._warn(campaign, host, "its node daemon answers again, but its boot id did not change: "
+                                                 "it was not rebooted")
+            await self._step(campaign, host, Step.UP)
+        if (campaign.mode is Mode.MIGRATE_BACK and not track.back_checked
+                and (track.came_up or host.phase in (Phase.UP, Phase.INSTANCES_BACK))):
+            track.back_checked = True
+            await self._before_migrate_back(campaign, host, track)
+
+    async def _preflight(self, campaign: Campaign, host: HostState, track: _Tracked) -> None:
+        cluster = track.cluster
+        nodes, instances = await asyncio.gather(asyncio.to_thread(cluster.nodes), asyncio.to_thread(cluster.instances))
+        for warning in checks.preflight(track.node, nodes, instances, campaign.mode is not Mode.WITH_INSTANCES):
+            await self._warn(campaign, host, warning)
+
+    async def _migration(self, campaign: Campaign, host: HostState, track: _Tracked, jobs: list[dict[str, Any]]) -> None:
+        parent = checks.parent_job(jobs, track.node, campaign.id, (host.started or 0) - 60)
+        if parent is None:
+            return
+        client = track.cluster.client
+        if parent.get("status") == "error":
+            track.migration_told = True
+            await self._warn(campaign, host, f"its node-migrate job {parent['id']} failed: "
+                                             f"{await self._failure(track, parent['id'])}")
+            return
+        if parent.get("status") != "success":
+            return
+        if track.parent_result is None:
+            track.parent_result = (await asyncio.to_thread(client.job, parent["id"])).get("opresult")
+        found = checks.migration(parent, track.parent_result, jobs)
+        if not found.finished:
+            return
+        track.migration_told = True
+        await self._step(campaign, host, Step.EMPTY, count=len(found.moved))
+        for child, instance in found.failed:
+            await self._warn(campaign, host, f"{short(instance)} could not migrate: {await self._failure(track, child)}")
+
+    async def _failure(self, track: _Tracked, job_id: int) -> str:
+        detail = JobDetail.from_rapi(await asyncio.to_thread(track.cluster.client.job, job_id))
+        return detail.errors[0] if detail.errors else f"job {job_id} ended {detail.job.status}"
+
+    async def _before_migrate_back(self, campaign: Campaign, host: HostState, track: _Tracked) -> None:
+        cluster = track.cluster
+        primaries = set(self.service.store.primaries(campaign.id, host.name))
+        nodes, instances = await asyncio.gather(asyncio.to_thread(cluster.nodes), asyncio.to_thread(cluster.instances))
+        problems = []
+        for instance in instances:
+            if instance.name in primaries and instance.disk_template == "drbd":
+                problems.extend(checks.disk_problems(instance.name, await self._info(cluster, instance.name)))
+        if problems:
+            await self._warn(campaign, host, "before migrating back: " + "; ".join(problems[:8]) +
+                             " — wait for the sync (gnt-cluster verify-disks), or the migrations will fail")
+        shortfalls = redundancy(nodes, instances).shortfalls
+        if shortfalls:
+            worst = shortfalls[0]
+            await self._warn(campaign, host, f"before migrating back: N+1 fails on {len(shortfalls)} node pair(s), "
+                                             f"e.g. {short(worst.node)} lacks {checks.mib(worst.needed - worst.available)}"
+                                             f" should {short(worst.peer)} fail")
+
+    async def _info(self, cluster: Cluster, name: str) -> dict[str, Any]:
+        """The live disk status of ``name``, from an instance info job (read users may run it)."""
+        job_id = int(await asyncio.to_thread(cluster.client.get, f"/2/instances/{name}/info"))
+        deadline = self._clock() + cluster.settings.timeout
+        while True:
+            job = await asyncio.to_thread(cluster.client.job, job_id)
+            if job.get("status") in JOB_FINISHED or self._clock() > deadline:
+                break
+            await asyncio.sleep(INFO_WAIT)
+        result = (job.get("opresult") or [{}])[0] if job.get("status") == "success" else {}
+        found = result.get(name) if isinstance(result, dict) else None
+        return found if isinstance(found, dict) else {}
+
+    # -- telling the campaign --------------------------------------------------------
+
+    async def _step(self, campaign: Campaign, host: HostState, step: Step, count: int | None = None) -> None:
+        await self.service.submit(HostStep(new_id(), campaign.id, self._clock(), host.name, step, count=count), SOURCE)
+
+    async def _warn(self, campaign: Campaign, host: HostState, text: str) -> None:
+        key = f"{host.name}:{text}"
+        track = self._tracked.get((campaign.id, host.name))
+        if track is not None and key in track.told:
+            return
+        if track is not None:
+            track.told.add(key)
+        await self.service.submit(Note(new_id(), campaign.id, self._clock(), one_line(text), host.name, warning=True),
+                                  SOURCE)

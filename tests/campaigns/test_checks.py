@@ -1,0 +1,65 @@
+"""The watcher's reading of RAPI answers: jobs of the campaign, disks in sync, what will go wrong."""
+
+from __future__ import annotations
+
+from bot.campaigns import checks
+from bot.ganeti.model import Instance, Node
+
+
+def node(name: str, mfree: int, role: str = "C") -> Node:
+    return Node.from_row({"name": name, "role": role, "mtotal": 65536, "mfree": mfree})
+
+
+def instance(name: str, pnode: str, snode: str = "", state: str = "up", template: str = "drbd",
+             memory: int = 4096) -> Instance:
+    return Instance.from_row({"name": name, "pnode": pnode, "snodes": [snode] if snode else [],
+                              "admin_state": state, "status": "running" if state == "up" else "ADMIN_down",
+                              "disk_template": template, "be/maxmem": memory, "be/minmem": memory})
+
+
+def test_preflight_names_the_master_stopped_and_local_instances_and_a_short_secondary():
+    nodes = [node("n1.example.org", 60000, "M"), node("n2.example.org", 6000), node("n3.example.org", 60000)]
+    instances = [instance("web.example.org", "n1.example.org", "n2.example.org"),
+                 instance("db.example.org", "n1.example.org", "n2.example.org", memory=8192),
+                 instance("old.example.org", "n1.example.org", "n3.example.org", state="down"),
+                 instance("tmp.example.org", "n1.example.org", template="plain")]
+    assert checks.preflight("n1.example.org", nodes, instances, empties=True) == [
+        "it is the cluster's master: RAPI and the job queue go away while it reboots; fail the master over "
+        "first (gnt-cluster master-failover on a candidate)",
+        "gnt-node migrate will report an error for old (stopped: it stays here and reboots with the node)",
+        "tmp (plain) cannot migrate (disks on this node only): down while it reboots",
+        "N+1: n2 would need 12.0G for its instances and has 5.9G free",
+    ]
+    assert len(checks.preflight("n1.example.org", nodes, instances, empties=False)) == 1
+
+
+def job(number: int, summary: str, status: str, reason: str = "", received: float = 0) -> dict:
+    return {"id": number, "summary": [summary], "status": status, "received_ts": [received, 0],
+            "ops": [{"reason": [["gnt:client:gnt-node", reason, 1]]}]}
+
+
+def test_the_campaign_s_node_migrate_job_and_its_children_are_found_and_counted():
+    jobs = [job(10, "NODE_MIGRATE(n1)", "success", "someone else's"),
+            job(20, "NODE_MIGRATE(n1)", "success", "kernel upgrade, campaign ovs-7"),
+            job(21, "INSTANCE_MIGRATE(web)", "success"), job(22, "INSTANCE_MIGRATE(old)", "error"),
+            job(23, "NODE_MIGRATE(n2)", "success", "campaign ovs-7")]
+    parent = checks.parent_job(jobs, "n1", "ovs-7", since=1e9)
+    assert parent["id"] == 20
+    assert checks.parent_job(jobs, "n1", "ovs-77", since=1e9) is None  # ids match whole, not as a prefix
+    assert checks.parent_job(jobs, "n1", "ovs-8", since=0)["id"] == 20  # no reason: the latest since it began
+    found = checks.migration(parent, [{"jobs": [[True, 21], [True, 22], [False, "no"]]}], jobs)
+    assert (found.finished, found.moved, found.failed) == (True, ("web",), ((22, "old"),))
+    running = checks.migration(parent, [{"jobs": [[True, 21], [True, 24]]}], jobs)
+    assert not running.finished
+
+
+def test_drbd_disks_still_syncing_or_degraded_are_named():
+    info = {"disks": [
+        {"dev_type": "drbd", "pstatus": ["/dev/drbd0", 147, 0, None, None, False, 1],
+         "sstatus": ["/dev/drbd0", 147, 0, 43.2, 120, True, 1]},
+        {"dev_type": "drbd", "pstatus": ["/dev/drbd1", 147, 1, None, None, True, 1], "sstatus": None},
+        {"dev_type": "drbd", "pstatus": ["/dev/drbd2", 147, 2, None, None, False, 1],
+         "sstatus": ["/dev/drbd2", 147, 2, None, None, False, 1]},
+        {"dev_type": "plain", "pstatus": ["/dev/vg/x", 253, 0, None, None, False, 1]},
+    ]}
+    assert checks.disk_problems("web.example.org", info) == ["web disk/0 syncing (43%)", "web disk/1 degraded"]
