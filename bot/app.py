@@ -95,10 +95,11 @@ class Application:
         help_commands.register(dispatcher, config.bot.name)
         identity.register(registry, config.access)
         runbook.register(registry)
-        if clusters:
-            ClusterCommands(Clusters(clusters), config.bot.prefix).register(registry)
+        catalogue = Clusters(clusters) if clusters else None
+        if catalogue is not None:
+            ClusterCommands(catalogue, config.bot.prefix).register(registry)
             self._install_actions(config, registry, clusters, first)
-        CampaignCommands(self.campaigns, config.bot.prefix).register(registry)
+        CampaignCommands(self.campaigns, config.bot.prefix, catalogue).register(registry)
         self.config, self.knowledge, self.clusters, self._runbook = config, knowledge, clusters, runbook
         self.policy = config.access
         self.knowledge_metrics.watch(knowledge)

@@ -1,26 +1,36 @@
-"""``!reboots``, ``!reboots last``: reboot campaigns, as the running bot follows them."""
+"""``!reboots``, ``!reboots last``, ``!reboot-plan``: reboot campaigns, followed and planned."""
 
 from __future__ import annotations
 
+import asyncio
+import statistics
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bot.campaigns import progress
 from bot.campaigns.lines import Writer
+from bot.campaigns.plan import Plan, reboot_plan
 from bot.campaigns.runtime import CampaignRuntime
 from bot.campaigns.state import Campaign, Phase
 from bot.core.access import Permission
 from bot.core.message import Reply
 from bot.core.registry import Invocation, Registry
 from bot.errors import GntbotError
+from bot.ganeti.cluster import Cluster
+from bot.ganeti.clusters import Clusters
+from bot.ganeti.errors import InvalidName, RapiError, UnknownName
+from bot.ganeti.names import checked_name, common_domain
+from bot.ganeti.settings import CLUSTER_NAME
 
 NOT_FOLLOWED = ("reboot campaigns are followed by the running bot (gntbot run with [campaigns] or [intake] "
                 "in its configuration)")
 
 
 class CampaignCommands:
-    def __init__(self, runtime: CampaignRuntime, prefix: str) -> None:
+    def __init__(self, runtime: CampaignRuntime, prefix: str, clusters: Clusters | None = None) -> None:
         self.runtime = runtime
         self.prefix = prefix
+        self.clusters = clusters
 
     def register(self, registry: Registry) -> None:
         registry.command(
@@ -29,6 +39,27 @@ class CampaignCommands:
             details="Campaigns are announced by the reboot tooling (gntbot announce, gntbot reboot-log); "
                     "'!reboots last 5' lists the five latest that ended, with PASS/FAIL and counts.",
         )(self.reboots)
+        if self.clusters is None:
+            return
+        registry.command(
+            "reboot-plan", usage="[@cluster] [NODE...]", permission=Permission.READ,
+            summary="which nodes can reboot together (like hroller), the N+1 check of each group, an estimate",
+            details="Nodes in a group share no DRBD instance (nor a secondary); the master comes last and "
+                    "needs a master failover first. NODE... plans those nodes only. The estimate uses the "
+                    "per-host durations of past campaigns.",
+        )(self.reboot_plan)
+
+    async def reboot_plan(self, call: Invocation) -> Reply:
+        assert self.clusters is not None
+        cluster_name, names = _split(call.args)
+        chosen = self.clusters.select(cluster_name)
+        if names and len(chosen) > 1:
+            found = await asyncio.to_thread(self.clusters.find_node, names[0])
+            chosen = (found.cluster,)
+        service = self.runtime.service
+        history = service.history if service is not None else []
+        blocks = await asyncio.gather(*(asyncio.to_thread(_plan_lines, cluster, names, history) for cluster in chosen))
+        return Reply.of(*(line for block in blocks for line in block))
 
     async def reboots(self, call: Invocation) -> Reply:
         service = self.runtime.service
@@ -67,3 +98,59 @@ def _ended(campaign: Campaign) -> str:
             f"{progress.duration(campaign.ended - campaign.started)}: {campaign.count(Phase.DONE)} succeeded, "
             f"{campaign.count(Phase.FAILED)} failed, {campaign.count(Phase.SKIPPED)} skipped, "
             f"{campaign.untouched} untouched — {campaign.reason}")
+
+
+def _split(args: str) -> tuple[str | None, list[str]]:
+    """``"@gnt-fsn fsn-node-01 fsn-node-02"`` → ``("gnt-fsn", ["fsn-node-01", "fsn-node-02"])``."""
+    cluster, names = None, []
+    for word in args.split():
+        if word.startswith("@"):
+            if cluster is not None or not CLUSTER_NAME.fullmatch(word[1:]):
+                raise InvalidName(f"{word[:40]!r}: name one cluster, as @name")
+            cluster = word[1:]
+        else:
+            names.append(checked_name(word, "node name"))
+    return cluster, names
+
+
+def _plan_lines(cluster: Cluster, names: Sequence[str], history: Sequence[float]) -> list[str]:
+    try:
+        nodes, instances, info = cluster.nodes(), cluster.instances(), cluster.info()
+    except RapiError as error:
+        return [str(error)]
+    known = [node.name for node in nodes]
+    chosen = [_node_named(name, known, cluster.name) for name in names]
+    plan = reboot_plan(nodes, instances, info.master, chosen)
+    domain = common_domain(known)
+    return [line.replace(domain, "") if domain else line for line in _plan_text(cluster.name, plan, history)]
+
+
+def _node_named(name: str, known: Sequence[str], cluster: str) -> str:
+    matches = [node for node in known if node == name or node.split(".", 1)[0] == name]
+    if len(matches) != 1:
+        raise UnknownName(f"no node {name} on @{cluster}")
+    return matches[0]
+
+
+def _plan_text(cluster: str, plan: Plan, history: Sequence[float]) -> list[str]:
+    groups = plan.groups
+    if not groups:
+        return [f"{cluster}: no node to plan."]
+    if history:
+        per_host = statistics.median(history)
+        estimate = (f"≈{progress.per_host_text(per_host)}/host from past campaigns: "
+                    f"≈{progress.duration(per_host * plan.nodes)} one node at a time (as the reboot script does), "
+                    f"≈{progress.duration(per_host * len(groups))} group by group")
+    else:
+        estimate = "no estimate: no past campaign has been recorded by this bot"
+    lines = [f"{cluster}: {plan.nodes} node(s) in {len(groups)} reboot group(s) (no two nodes of a group share "
+             f"an instance; the master last); {estimate}"]
+    for number, group in enumerate(groups, 1):
+        listed = ", ".join(node + (" (master: fail it over first, gnt-cluster master-failover on a candidate)"
+                                   if node == group.master else "") for node in group.nodes)
+        check = "N+1 ok" if not group.shortfalls else "N+1 fails: " + "; ".join(group.shortfalls)
+        down = f"; down with their node: {', '.join(group.going_down)}" if group.going_down else ""
+        lines.append(f"group {number} ({len(group.nodes)}): {listed} — {check}{down}")
+    if plan.offline:
+        lines.append(f"left out (offline): {', '.join(plan.offline)}")
+    return lines

@@ -146,3 +146,46 @@ def test_a_host_down_too_long_and_a_silent_campaign_nudge_the_owner_once(tmp_pat
         "#ops anarcat: [reboot 1/2 0%] no news from campaign ovs-2026-12 for 1s (last: h1 down): "
         "is the tooling still running?",
     ]
+
+
+def test_reboots_shows_the_campaign_in_progress_and_the_last_ones(tmp_path):
+    from bot.campaigns.runtime import CampaignRuntime
+    from bot.commands.campaigns import NOT_FOLLOWED, CampaignCommands
+    from bot.config import Config
+    from bot.core.message import Identity, Message
+    from bot.core.registry import Invocation
+    from bot.errors import GntbotError
+
+    async def scenario() -> list[str]:
+        clock = Clock()
+        runtime = CampaignRuntime(Config.default(), Announcer())
+        commands = CampaignCommands(runtime, "!")
+        asker = Message("!reboots", Identity("irc", "bob", "bob"), room="#ops")
+
+        async def say(args: str) -> list[str]:
+            return list((await commands.reboots(Invocation(asker, "reboots", args))).lines)
+
+        answers = await say("")
+        with Store.open(tmp_path) as store:
+            runtime.service, _ = service_on(store, clock)
+            await runtime.service.start()
+            answers += await say("")
+            await feed(runtime.service, clock, [start(["h1", "h2"], T0, campaign="old-1"),
+                                                end(T0 + 60, campaign="old-1")])
+            await feed(runtime.service, clock, [start(["h1", "h2"], T0 + 100), *host_cycle("h1", T0 + 100, 10),
+                                                step("h2", "down", T0 + 800)])
+            clock.now = T0 + 900
+            answers += await say("") + await say("last")
+            with pytest.raises(GntbotError, match="usage: !reboots"):
+                await say("sometime")
+            await runtime.service.close()
+        return answers
+
+    assert asyncio.run(scenario()) == [
+        NOT_FOLLOWED,
+        "no reboot campaign in progress; !reboots last lists the previous ones.",
+        "[reboot 2/2 50%] campaign ovs-2026-12 by anarcat (Open vSwitch upgrade): at h2 (down); 1 done, 0 failed, "
+        "0 skipped, 1 to go — ETA 08:21 UTC (≈10 min/host)",
+        "campaign old-1 (reboot, anarcat): FAIL, 2027-01-15 08:00 UTC, 1m00s: 0 succeeded, 0 failed, 0 skipped, "
+        "2 untouched — Open vSwitch upgrade",
+    ]

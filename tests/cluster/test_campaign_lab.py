@@ -109,3 +109,20 @@ def restore(lab: labctl.Lab) -> None:
     where = lab.run("node1", "gnt-instance", "list", "--no-headers", "-o", "pnode", "inst5.ganeti.test").strip()
     if where != NODE:
         lab.run("node1", "gnt-instance", "migrate", "-f", "-n", NODE, "inst5.ganeti.test", timeout=120)
+
+
+def test_the_reboot_plan_of_the_lab(lab_settings):
+    from clusterkit import Chat
+
+    assert Chat(lab_settings).say("!reboot-plan") == [
+        "lab: 3 node(s) in 2 reboot group(s) (no two nodes of a group share an instance; the master last); "
+        "no estimate: no past campaign has been recorded by this bot",
+        "group 1 (2): node2, node3 — N+1 ok",
+        "group 2 (1): node1 (master: fail it over first, gnt-cluster master-failover on a candidate) — N+1 ok; "
+        "down with their node: inst2",
+    ]
+    assert Chat(lab_settings).say("!reboot-plan node3 @lab") == [
+        "lab: 1 node(s) in 1 reboot group(s) (no two nodes of a group share an instance; the master last); "
+        "no estimate: no past campaign has been recorded by this bot",
+        "group 1 (1): node3 — N+1 ok",
+    ]
