@@ -126,6 +126,8 @@ class Watcher:
                 log.warning("campaigns: %s: %s", cid, error)
             except CampaignConflict:
                 return  # it ended between two looks
+            except Exception:  # a bug, or an answer nobody expected: log it and keep watching
+                log.exception("campaigns: watching %s failed this round", cid)
             await asyncio.sleep(self.settings.watch_seconds)
         self._tasks.pop(cid, None)
 
