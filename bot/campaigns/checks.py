@@ -19,7 +19,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.ganeti.model import EXTERNALLY_MIRRORED, INTERNALLY_MIRRORED, JOB_FINISHED, Instance, Node
+from bot.ganeti.model import (
+    EXTERNALLY_MIRRORED,
+    INTERNALLY_MIRRORED,
+    JOB_FINISHED,
+    Instance,
+    Node,
+)
 from bot.ganeti.names import short
 
 Row = Mapping[str, Any]
@@ -109,7 +115,9 @@ def migration(parent: Row, parent_result: Any, jobs: Sequence[Row]) -> Migration
     """Where the children of ``parent`` (ids from its result) stand, from the job listing."""
     children = child_ids(parent_result)
     by_id = {job["id"]: job for job in jobs}
-    moved, failed, finished = [], [], parent.get("status") in JOB_FINISHED
+    moved: list[tuple[int, str]] = []
+    failed: list[tuple[int, str]] = []
+    finished = parent.get("status") in JOB_FINISHED
     for child in children:
         job = by_id.get(child)
         if job is None or job.get("status") not in JOB_FINISHED:

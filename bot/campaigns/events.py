@@ -148,31 +148,31 @@ def parse(data: Any) -> Event:
         raise InvalidEvent("an event is a JSON object")
     fields = _Fields(data)
     kind = fields.choice("type", tuple(TYPES))
-    common = {"id": fields.matching("id", EVENT_ID), "campaign": fields.matching("campaign", CAMPAIGN_ID),
-              "time": fields.number("time", low=0)}
+    ident, campaign, when = (fields.matching("id", EVENT_ID), fields.matching("campaign", CAMPAIGN_ID),
+                             fields.number("time", low=0))
     event: Event
     if kind == "start":
         hosts = fields.names("hosts", HOST_NAME, MAX_HOSTS, required=True)
         if len(set(hosts)) != len(hosts):
             raise InvalidEvent("hosts: a host is listed twice")
         event = CampaignStarted(
-            **common, reason=fields.text("reason"), kind=Kind(fields.choice("kind", tuple(Kind), "reboot")),
+            id=ident, campaign=campaign, time=when, reason=fields.text("reason"), kind=Kind(fields.choice("kind", tuple(Kind), "reboot")),
             mode=Mode(fields.choice("mode", tuple(Mode), "empty")), hosts=hosts,
             owner=fields.matching("owner", re.compile(r"[^\s:,]{1,64}")),
             rooms=fields.rooms("rooms"),
             delay_up=fields.optional_number("delay_up"), delay_hosts=fields.optional_number("delay_hosts"))
     elif kind == "host":
         event = HostStep(
-            **common, host=fields.matching("host", HOST_NAME), step=Step(fields.choice("step", tuple(Step))),
+            id=ident, campaign=campaign, time=when, host=fields.matching("host", HOST_NAME), step=Step(fields.choice("step", tuple(Step))),
             count=fields.optional_count("count"), instances=fields.names("instances", INSTANCE_NAME, MAX_INSTANCES),
             needed=fields.optional_bool("needed"), detail=fields.text("detail", required=False))
     elif kind == "note":
         host = fields.text("host", required=False)
         if host and not HOST_NAME.fullmatch(host):
             raise InvalidEvent("host: not a host name")
-        event = Note(**common, text=fields.text("text"), host=host, warning=bool(fields.optional_bool("warning")))
+        event = Note(id=ident, campaign=campaign, time=when, text=fields.text("text"), host=host, warning=bool(fields.optional_bool("warning")))
     else:
-        event = CampaignEnded(**common, exit_code=fields.optional_count("exit_code", high=255),
+        event = CampaignEnded(id=ident, campaign=campaign, time=when, exit_code=fields.optional_count("exit_code", high=255),
                               detail=fields.text("detail", required=False))
     fields.done()
     return event

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from bot.campaigns import lines, progress, stall
-from bot.campaigns.announce import Pacer
+from bot.campaigns.announce import Pacer, Render
 from bot.campaigns.events import CampaignEnded, CampaignStarted, Event, HostStep, Note
 from bot.campaigns.settings import CampaignSettings
 from bot.campaigns.state import Campaign, CampaignConflict, apply
@@ -72,8 +73,7 @@ class CampaignService:
             log.info("resuming campaign %s (%d of %d hosts finished)", campaign.id, campaign.finished_hosts,
                      len(campaign.hosts))
             pacer = self._pacer(campaign.id)
-            text = lines.Writer(campaign).resumed(now)
-            pacer.put(f"resumed:{now:.3f}", lambda subject=f"resumed:{now:.3f}", text=text: (subject, text))
+            pacer.put(f"resumed:{now:.3f}", _fixed(f"resumed:{now:.3f}", lines.Writer(campaign).resumed(now)))
             for host in campaign.hosts:
                 self._tell_host(campaign.id, host.name)
             for observer in self._observers:
@@ -134,7 +134,7 @@ class CampaignService:
             self._tell_host(cid, event.host)
         elif isinstance(event, Note):
             text = lines.Writer(campaign).note(event.text, event.host, event.warning)
-            pacer.put(f"note:{event.id}", lambda subject=f"note:{event.id}": self._note(cid, subject, text))
+            pacer.put(f"note:{event.id}", functools.partial(self._note, cid, f"note:{event.id}", text))
         elif isinstance(event, CampaignEnded):
             pacer.put("end", lambda: ("end", lines.Writer(self._live[cid]).end()))
 
@@ -211,7 +211,7 @@ class CampaignService:
                                           self._said.get(cid, {})):
                     log.info("campaign %s: nudging %s (%s)", cid, campaign.owner, nudge.subject)
                     self._said[cid][nudge.subject] = nudge.text  # once, even before it is sent
-                    self._pacer(cid).put(nudge.subject, lambda n=nudge: (n.subject, n.text))
+                    self._pacer(cid).put(nudge.subject, _fixed(nudge.subject, nudge.text))
 
     # -- for the chat commands ---------------------------------------------------------
 
@@ -234,6 +234,11 @@ class CampaignService:
     def idle(self) -> bool:
         """Nothing waits to be said (for tests and benchmarks)."""
         return all(pacer.idle for pacer in self._pacers.values())
+
+
+def _fixed(subject: str, text: str) -> Render:
+    """A line whose words are known already (a resume, a nudge)."""
+    return lambda: (subject, text)
 
 
 async def wait_idle(service: CampaignService, timeout: float) -> None:

@@ -19,6 +19,7 @@ from bot.web.intake import Intake
 
 from .kit import SECRET, free_port, start, step, with_bot
 
+
 def post(url: str, body: bytes, *, secret: bytes = SECRET, stamp: int | None = None, source: str = "reboot-script",
          content_type: str = "application/json") -> requests.Response:
     headers = signing.headers(secret, source, int(time.time()) if stamp is None else stamp, body)

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from campaigns.kit import SECRET, free_port, host_cycle, start, step
 
 from bot.campaigns import events, signing
 from bot.campaigns.client import AnnounceClient
 from bot.campaigns.settings import AnnounceSettings
 
-from campaigns.kit import SECRET, free_port, host_cycle, start, step
 from .test_run import ROOM, ROOM_PASSWORD, running_bot, write_config
 
 pytestmark = pytest.mark.servers

@@ -14,9 +14,9 @@ import contextlib
 import time
 from collections.abc import Callable
 
+import labctl
 import pytest
 
-import labctl
 from bot.campaigns import events
 from bot.campaigns.service import CampaignService, wait_idle
 from bot.campaigns.settings import CampaignSettings
