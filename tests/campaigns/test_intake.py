@@ -85,3 +85,51 @@ def test_the_client_queues_while_the_bot_is_away_and_delivers_in_order_once(tmp_
     assert heard[2].endswith("(≈9 min/host)")  # from when things happened, not when they arrived
     assert heard[3:] == ["[reboot 2/2 100%] h2 skipped: no reboot needed"]
     assert client.waiting() == []
+
+
+def test_the_intake_speaks_tls_with_its_own_certificate_and_the_client_verifies_it(tmp_path):
+    import asyncio
+
+    import trustme
+
+    from bot.campaigns.service import CampaignService, wait_idle
+    from bot.campaigns.settings import IntakeSettings, Source
+    from bot.campaigns.store import CampaignStore
+    from bot.core.announce import Announcer
+    from bot.state.store import Store
+
+    from .kit import SETTINGS
+
+    authority = trustme.CA()
+    leaf = authority.issue_cert("127.0.0.1")
+    cert, key, ca = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    leaf.cert_chain_pems[0].write_to_path(cert)
+    leaf.private_key_pem.write_to_path(key)
+    authority.cert_pem.write_to_path(ca)
+    port = free_port()
+    heard: list[str] = []
+
+    async def scenario() -> tuple[str, str]:
+        with Store.open(tmp_path / "state") as store:
+            announcer = Announcer()
+            announcer.attach("irc", lambda target, lines: heard.extend(lines))
+            service = CampaignService(CampaignStore(store), announcer, SETTINGS)
+            await service.start()
+            intake = Intake(IntakeSettings("127.0.0.1", port, (Source("reboot-script", SECRET),), tls_cert=cert,
+                                           tls_key=key), service, SETTINGS)
+            await intake.start()
+            url = f"https://127.0.0.1:{port}"
+            trusting = AnnounceClient(AnnounceSettings(url, "reboot-script", SECRET, ca_file=ca), tmp_path / "q1")
+            doubting = AnnounceClient(AnnounceSettings(url, "reboot-script", SECRET), tmp_path / "q2")
+            try:
+                refused = await asyncio.to_thread(doubting.send, start(["h9"], time.time(), campaign="tls-2"))
+                taken = await asyncio.to_thread(trusting.send, start(["h1"], time.time(), campaign="tls-1"))
+                await wait_idle(service, 5)
+            finally:
+                await intake.stop()
+                await service.close()
+            return refused.problem, taken.problem
+
+    refused, taken = asyncio.run(scenario())
+    assert refused.startswith("cannot reach https://127.0.0.1") and refused.endswith("SSLError") and taken == ""
+    assert len(heard) == 1 and "campaign tls-1" in heard[0]  # the unverified one never got through
