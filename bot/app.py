@@ -21,6 +21,7 @@ from bot.actions.ledger import Ledger
 from bot.actions.metrics import ActionMetrics
 from bot.actions.service import ActionService
 from bot.commands import actions as action_commands
+from bot.campaigns.metrics import CampaignCollector
 from bot.campaigns.runtime import CampaignRuntime
 from bot.commands import help as help_commands
 from bot.commands import identity
@@ -79,6 +80,7 @@ class Application:
         # Reboot campaigns: started by `gntbot run` (runner.serve), idle elsewhere; a restart applies
         # a change to [campaigns] or [intake].
         self.campaigns = CampaignRuntime(config, self.dispatcher.announcer)
+        self.metrics.collect(CampaignCollector(self.campaigns))
         self._install(config, knowledge or knowledge_base(config), first=True)
 
     def _install(self, config: Config, knowledge: KnowledgeBase, *, first: bool = False) -> None:

@@ -8,6 +8,7 @@ store refuses that.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from bot.campaigns.service import CampaignService
 from bot.campaigns.settings import CampaignSettings
@@ -37,13 +38,14 @@ class CampaignRuntime:
     def enabled(self) -> bool:
         return self.config.campaigns is not None or self.config.intake is not None
 
-    async def start(self) -> None:
+    async def start(self, clusters: Sequence[Cluster] = ()) -> None:
+        """Open the store, resume, listen; ``clusters`` (the application's, metered) are watched."""
         if not self.enabled:
             return
         self._store = Store.open(self.config.bot.state_dir)  # its connection belongs to this (the loop's) thread
         self.service = CampaignService(CampaignStore(self._store), self.announcer, self.settings)
-        if self.config.clusters and self.settings.watch_seconds > 0:
-            self.watcher = Watcher([Cluster(one) for one in self.config.clusters], self.service, self.settings)
+        if clusters and self.settings.watch_seconds > 0:
+            self.watcher = Watcher(clusters, self.service, self.settings)
             self.watcher.attach()
         await self.service.start()
         if self.config.intake is not None:

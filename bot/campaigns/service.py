@@ -60,6 +60,7 @@ class CampaignService:
         self.cluster_rooms: RoomFinder | None = None
         self.history = store.past_cycles()
         self._stall_task: asyncio.Task[None] | None = None
+        self.lines_said = 0
 
     def observe(self, observer: Observer) -> None:
         self._observers.append(observer)
@@ -181,6 +182,7 @@ class CampaignService:
         campaign = self._live[cid]
         for room in campaign.rooms:
             self.announcer.announce(Place.parse(room), [text])
+        self.lines_said += 1
         now = self._clock()
         self.store.mark_said(cid, subject, text, now)
         self._said[cid][subject] = text

@@ -53,8 +53,8 @@ async def serve(application: Application, transports: list[ReconnectingTransport
         loop.add_signal_handler(number, stop.set)
     reloads = _Reloads(reload or application.reload)
     loop.add_signal_handler(signal.SIGHUP, reloads.request)
+    await application.campaigns.start(application.clusters)  # reboot campaigns: store, intake, watcher
     monitor = await start_monitor(application, transports)
-    await application.campaigns.start()  # reboot campaigns: store, intake, watcher (if configured)
     runs = {asyncio.create_task(t.run(application.dispatcher), name=t.name): t for t in transports}
     upkeep = asyncio.create_task(application.upkeep(), name="upkeep")
     stopping = asyncio.create_task(stop.wait())

@@ -25,6 +25,7 @@ import json
 import logging
 import ssl
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from aiohttp import web
@@ -57,8 +58,7 @@ class Intake:
         self.campaigns = campaigns
         self._clock = clock
         self._runner: web.AppRunner | None = None
-        self.accepted = 0
-        self.refused = 0
+        self.answers: Counter[int] = Counter()  # HTTP status → how many requests got it
 
     async def start(self) -> None:
         app = web.Application(client_max_size=self.settings.max_body)
@@ -100,7 +100,7 @@ class Intake:
             return self._refuse(request, source, Refused(409, str(error), duplicate=True))
         except CampaignConflict as error:
             return self._refuse(request, source, Refused(422, str(error)))
-        self.accepted += 1
+        self.answers[202] += 1
         log.info("intake: %s event %s of campaign %s from %s", events.type_name(event), event.id,
                  event.campaign, source)
         return web.json_response({"accepted": event.id}, status=202)
@@ -140,7 +140,7 @@ class Intake:
         return event
 
     def _refuse(self, request: web.Request, source: str, refusal: Refused) -> web.Response:
-        self.refused += 1
+        self.answers[refusal.status] += 1
         log.warning("intake: refused a request from %s (source %r) with %d: %s", request.remote, source,
                     refusal.status, refusal.reason)
         return web.json_response({"error": refusal.reason, **refusal.extra}, status=refusal.status)
