@@ -32,6 +32,7 @@ from bot.campaigns.store import CampaignStore  # noqa: E402
 from bot.campaigns.watcher import Watcher  # noqa: E402
 from bot.core.announce import Announcer  # noqa: E402
 from bot.ganeti.cluster import Cluster  # noqa: E402
+from bot.ganeti.metrics import RapiMeter  # noqa: E402
 from bot.ganeti.settings import ClusterSettings, Credentials  # noqa: E402
 from bot.state.store import Store  # noqa: E402
 
@@ -46,6 +47,7 @@ class SimulatedRapi:
     """Answers the watcher's calls from a model of the cluster; counts every call as one request."""
 
     def __init__(self) -> None:
+        self.meter = RapiMeter.detached("gnt-fsn")  # the listing cache reports hits and misses to it
         self.requests: Counter[str] = Counter()
         self.primaries = {host: [f"vm-{i:03d}.torproject.org" for i in range(INSTANCES) if i % len(HOSTS) == n]
                           for n, host in enumerate(HOSTS)}
