@@ -33,19 +33,26 @@ class CampaignCommands:
         self.clusters = clusters
 
     def register(self, registry: Registry) -> None:
+        """``!reboots`` where campaigns are configured, ``!reboot-plan`` where clusters are."""
+        if self.runtime.enabled:
+            self._register_reboots(registry)
+        if self.clusters is not None:
+            self._register_plan(registry)
+
+    def _register_reboots(self, registry: Registry) -> None:
         registry.command(
             "reboots", usage="[last [N]]", permission=Permission.READ,
             summary="the reboot campaign in progress (position, current host, ETA); 'last' lists past ones",
             details="Campaigns are announced by the reboot tooling (gntbot announce, gntbot reboot-log); "
                     "'!reboots last 5' lists the five latest that ended, with PASS/FAIL and counts.",
         )(self.reboots)
-        if self.clusters is None:
-            return
+
+    def _register_plan(self, registry: Registry) -> None:
         registry.command(
             "reboot-plan", usage="[@cluster] [NODE...]", permission=Permission.READ,
             summary="which nodes can reboot together (like hroller), the N+1 check of each group, an estimate",
             details="Nodes in a group share no DRBD instance (nor a secondary); the master comes last and "
-                    "needs a master failover first. NODE... plans those nodes only. The estimate uses the "
+                    "needs a master failover first, so it is a group of its own. NODE... plans those nodes only. The estimate uses the "
                     "per-host durations of past campaigns.",
         )(self.reboot_plan)
 
