@@ -213,6 +213,6 @@ def _reboot_log(args: argparse.Namespace, config: Config) -> int:
     campaign = args.campaign or args.id or new_campaign_id(now)
     start = _start(args, campaign, now, script)
     print(f"gntbot: announcing campaign {campaign}", file=sys.stderr)
-    reader = logwrapper.LogReader(campaign, start.hosts if isinstance(start, events.CampaignStarted) else (),
-                                  logwrapper.configured(config.reboot_log_phrases))
+    assert isinstance(start, events.CampaignStarted)
+    reader = logwrapper.LogReader(campaign, start.hosts, logwrapper.configured(config.reboot_log_phrases))
     return run_wrapped(command, client, start, reader)

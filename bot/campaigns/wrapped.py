@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from collections.abc import Callable, Sequence
 from typing import BinaryIO, TextIO
 
@@ -64,16 +65,17 @@ class Sender(threading.Thread):
         self.join(2 * self.client.settings.timeout + 1)
 
 
-def run_wrapped(command: Sequence[str], client: AnnounceClient, start: events.Event, reader: LogReader,
-                stdin: TextIO = sys.stdin) -> int:
+def run_wrapped(command: Sequence[str], client: AnnounceClient, start: events.CampaignStarted,
+                reader: LogReader, stdin: TextIO = sys.stdin) -> int:
+    if not command:
+        return _read_log(client, start, reader, stdin)
+    try:
+        process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env={"PYTHONUNBUFFERED": "1", **os.environ})
+    except OSError as error:
+        print(f"gntbot: cannot run {command[0]}: {error.strerror}", file=sys.stderr)
+        return 127
     sender = Sender(client)
-    if command:
-        try:
-            process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                       env={"PYTHONUNBUFFERED": "1", **os.environ})
-        except OSError as error:
-            print(f"gntbot: cannot run {command[0]}: {error.strerror}", file=sys.stderr)
-            return 127
     sender.put(start)
     sender.start()
     lock = threading.Lock()
@@ -84,15 +86,32 @@ def run_wrapped(command: Sequence[str], client: AnnounceClient, start: events.Ev
         if event is not None:
             sender.put(event)
 
-    if command:
-        code = _supervise(process, tell)
-    else:
-        for line in stdin:
-            tell(line)
-        code = 0
+    code = _supervise(process, tell)
     sender.put(events.CampaignEnded(new_id(), start.campaign, time.time(), exit_code=code))
     sender.close()
     return code
+
+
+def _read_log(client: AnnounceClient, start: events.CampaignStarted, reader: LogReader, stdin: TextIO) -> int:
+    """A saved log: the campaign begins at its first event and ends at its last (their timestamps)."""
+    sender = Sender(client)
+    sender.start()
+    first: float | None = None
+    last = start.time
+    for line in stdin:
+        event = reader.feed(line)
+        if event is None:
+            continue
+        if first is None:
+            first = event.time
+            sender.put(replace(start, time=min(start.time, event.time)))
+        sender.put(event)
+        last = event.time
+    if first is None:
+        sender.put(start)
+    sender.put(events.CampaignEnded(new_id(), start.campaign, last))
+    sender.close()
+    return 0
 
 
 def _supervise(process: subprocess.Popen[bytes], tell: Callable[[str], None]) -> int:
