@@ -40,7 +40,7 @@ def campaign_config(tmp_path: Path, ircd, prosody, certs, secrets, port: int, do
 [campaigns]
 rooms = ["irc:#run", "xmpp:{ROOM}"]
 line_interval = 0.2
-hold_seconds = 0.4
+hold_seconds = 0.8
 down_seconds = {down_seconds}
 silence_seconds = 0
 
@@ -78,12 +78,12 @@ def in_channel(irc_people, ircd, nick: str = "alice"):
 
 
 def send_cycle(sender: AnnounceClient, host: str, begin: float) -> None:
-    """A host's steps, in three bursts a second apart (emptying; down; back and done)."""
+    """A host's steps, in three bursts 1.5 s apart (emptying; down; back and done)."""
     steps = host_cycle(host, begin, minutes=14, moved=5)
     for burst in (steps[:1], steps[1:4], steps[4:]):
         for event in burst:
             assert sender.send(_in_campaign(event)).problem == ""
-        time.sleep(1.0)
+        time.sleep(1.5)
 
 
 def _in_campaign(event: events.Event, campaign: str = "ovs-2026-12") -> events.Event:
