@@ -93,7 +93,7 @@ class Watcher:
         """host → (its cluster, its node name), for the hosts that are nodes."""
         async def names(cluster: Cluster) -> tuple[str, ...]:
             try:
-                return await asyncio.to_thread(cluster.node_names)
+                return await cluster.run(Cluster.node_names)
             except RapiError as error:
                 log.warning("campaigns: cannot list the nodes of %s: %s", cluster.name, error)
                 return ()
@@ -140,10 +140,10 @@ class Watcher:
             cluster = members[hosts[0].name][0]
             tracked = [self._tracked.setdefault((campaign.id, host.name), _Tracked(cluster, members[host.name][1]))
                        for host in hosts]
-            rows = await asyncio.to_thread(cluster.client.query, "node", NODE_FIELDS)
+            rows = await cluster.run(lambda c: c.client.query("node", NODE_FIELDS))
             nodes = {row["name"]: row for row in rows}
             emptying = campaign.mode is not Mode.WITH_INSTANCES and any(not t.migration_told for t in tracked)
-            jobs = await asyncio.to_thread(cluster.client.query, "job", JOB_FIELDS) if emptying else []
+            jobs = await cluster.run(lambda c: c.client.query("job", JOB_FIELDS)) if emptying else []
             for host, track in zip(hosts, tracked, strict=True):
                 await self._host(campaign, host, track, nodes.get(track.node), jobs)
 
@@ -177,8 +177,7 @@ class Watcher:
             await self._before_migrate_back(campaign, host, track)
 
     async def _preflight(self, campaign: Campaign, host: HostState, track: _Tracked) -> None:
-        cluster = track.cluster
-        nodes, instances = await asyncio.gather(asyncio.to_thread(cluster.nodes), asyncio.to_thread(cluster.instances))
+        nodes, instances = await track.cluster.run(lambda c: (c.nodes(), c.instances()))
         for warning in checks.preflight(track.node, nodes, instances, campaign.mode is not Mode.WITH_INSTANCES):
             await self._warn(campaign, host, warning)
 
@@ -186,7 +185,6 @@ class Watcher:
         parent = checks.parent_job(jobs, track.node, campaign.id, (host.started or 0) - 60)
         if parent is None:
             return
-        client = track.cluster.client
         if parent.get("status") == "error":
             track.migration_told = True
             await self._warn(campaign, host, f"its node-migrate job {parent['id']} failed: "
@@ -195,7 +193,7 @@ class Watcher:
         if parent.get("status") != "success":
             return
         if track.parent_result is None:
-            track.parent_result = (await asyncio.to_thread(client.job, parent["id"])).get("opresult")
+            track.parent_result = (await track.cluster.run(lambda c: c.client.job(parent["id"]))).get("opresult")
         found = checks.migration(parent, track.parent_result, jobs)
         if not found.finished:
             return
@@ -205,13 +203,13 @@ class Watcher:
             await self._warn(campaign, host, f"{short(instance)} could not migrate: {await self._failure(track, child)}")
 
     async def _failure(self, track: _Tracked, job_id: int) -> str:
-        detail = JobDetail.from_rapi(await asyncio.to_thread(track.cluster.client.job, job_id))
+        detail = JobDetail.from_rapi(await track.cluster.run(lambda c: c.client.job(job_id)))
         return detail.errors[0] if detail.errors else f"job {job_id} ended {detail.job.status}"
 
     async def _before_migrate_back(self, campaign: Campaign, host: HostState, track: _Tracked) -> None:
         cluster = track.cluster
         primaries = set(self.service.store.primaries(campaign.id, host.name))
-        nodes, instances = await asyncio.gather(asyncio.to_thread(cluster.nodes), asyncio.to_thread(cluster.instances))
+        nodes, instances = await cluster.run(lambda c: (c.nodes(), c.instances()))
         problems = []
         for instance in instances:
             if instance.name in primaries and instance.disk_template == "drbd":
@@ -228,10 +226,10 @@ class Watcher:
 
     async def _info(self, cluster: Cluster, name: str) -> dict[str, Any]:
         """The live disk status of ``name``, from an instance info job (read users may run it)."""
-        job_id = int(await asyncio.to_thread(cluster.client.get, f"/2/instances/{name}/info"))
+        job_id = int(await cluster.run(lambda c: c.client.get(f"/2/instances/{name}/info")))
         deadline = self._clock() + cluster.settings.timeout
         while True:
-            job = await asyncio.to_thread(cluster.client.job, job_id)
+            job = await cluster.run(lambda c: c.client.job(job_id))
             if job.get("status") in JOB_FINISHED or self._clock() > deadline:
                 break
             await asyncio.sleep(INFO_WAIT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import statistics
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -61,11 +62,12 @@ class CampaignCommands:
         cluster_name, names = _split(call.args)
         chosen = self.clusters.select(cluster_name)
         if names and len(chosen) > 1:
-            found = await asyncio.to_thread(self.clusters.find_node, names[0])
+            found = await self.clusters.find_node(names[0])
             chosen = (found.cluster,)
         service = self.runtime.service
         history = service.history if service is not None else []
-        blocks = await asyncio.gather(*(asyncio.to_thread(_plan_lines, cluster, names, history) for cluster in chosen))
+        blocks = await asyncio.gather(*(cluster.run(functools.partial(_plan_lines, names=names, history=history))
+                                        for cluster in chosen))
         return Reply.of(*(line for block in blocks for line in block))
 
     async def reboots(self, call: Invocation) -> Reply:
