@@ -1,8 +1,9 @@
 """Campaigns inside ``gntbot run``: the store, the service, the intake, the watcher.
 
-Only a bot configured for campaigns (``[campaigns]`` or ``[intake]``) opens
-the state store for them: two bots on one state would both act, and the
-store refuses that.
+Only a bot configured for campaigns (``[campaigns]`` or ``[intake]``) uses
+the state store for them: the application's (which the actions opened, when
+configured), else one opened here. Two bots on one state would both act, and
+the store refuses that.
 """
 
 from __future__ import annotations
@@ -32,18 +33,20 @@ class CampaignRuntime:
         self.service: CampaignService | None = None
         self.intake: Intake | None = None
         self.watcher: Watcher | None = None
-        self._store: Store | None = None
+        self._own_store: Store | None = None  # opened here (no other capability had opened the state)
 
     @property
     def enabled(self) -> bool:
         return self.config.campaigns is not None or self.config.intake is not None
 
-    async def start(self, clusters: Sequence[Cluster] = ()) -> None:
-        """Open the store, resume, listen; ``clusters`` (the application's, metered) are watched."""
+    async def start(self, clusters: Sequence[Cluster] = (), store: Store | None = None) -> None:
+        """Resume, listen; ``clusters`` (the application's, metered) are watched, ``store`` is
+        the application's state if it has one open."""
         if not self.enabled:
             return
-        self._store = Store.open(self.config.bot.state_dir)  # its connection belongs to this (the loop's) thread
-        self.service = CampaignService(CampaignStore(self._store), self.announcer, self.settings)
+        if store is None:  # its connection belongs to this (the loop's) thread
+            store = self._own_store = Store.open(self.config.bot.state_dir)
+        self.service = CampaignService(CampaignStore(store), self.announcer, self.settings)
         if clusters and self.settings.watch_seconds > 0:
             self.watcher = Watcher(clusters, self.service, self.settings)
             self.watcher.attach()
@@ -67,6 +70,6 @@ class CampaignRuntime:
         if self.service is not None:
             await self.service.close(drain=2.0)
             self.service = None
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        if self._own_store is not None:
+            self._own_store.close()
+            self._own_store = None

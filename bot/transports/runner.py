@@ -53,7 +53,8 @@ async def serve(application: Application, transports: list[ReconnectingTransport
         loop.add_signal_handler(number, stop.set)
     reloads = _Reloads(reload or application.reload)
     loop.add_signal_handler(signal.SIGHUP, reloads.request)
-    await application.campaigns.start(application.clusters)  # reboot campaigns: store, intake, watcher
+    # reboot campaigns: the state (shared with the actions), the intake, the watcher
+    await application.campaigns.start(application.clusters, application.store)
     monitor = await start_monitor(application, transports)
     runs = {asyncio.create_task(t.run(application.dispatcher), name=t.name): t for t in transports}
     upkeep = asyncio.create_task(application.upkeep(), name="upkeep")

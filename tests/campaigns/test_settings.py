@@ -42,3 +42,48 @@ def test_a_full_campaign_configuration_is_read(tmp_path, monkeypatch):
     assert (config.intake.host, config.intake.port) == ("::1", 8089)
     assert config.intake.source("reboot").secret == GOOD_SECRET.encode()
     assert GOOD_SECRET not in repr(config)
+
+
+def test_campaigns_share_the_state_the_actions_opened(tmp_path, monkeypatch):
+    """One bot, one state: with [actions] and [campaigns] both, the campaigns use the
+    application's open store (a second open of the same state would be refused)."""
+    import asyncio
+
+    from bot.app import Application
+
+    monkeypatch.setenv("S", GOOD_SECRET)
+    path = tmp_path / "gntbot.toml"
+    path.write_text(f"""
+[bot]
+state_dir = "{tmp_path / 'state'}"
+[campaigns]
+rooms = ["irc:#ops"]
+[clusters.lab]
+url = "https://127.0.0.1:5080"
+read_user = "reader"
+read_password_env = "S"
+write_user = "operator"
+write_password_env = "S"
+fingerprint = "sha256:{':'.join(['ab'] * 32)}"
+[actions]
+enabled = ["migrate"]
+requesters = ["irc:alice"]
+approvers = ["irc:alice"]
+audit_file = "{tmp_path / 'audit' / 'audit.jsonl'}"
+""")
+    application = Application(load_config(path))
+    assert application.store is not None  # opened for the actions
+
+    async def scenario() -> list[str]:
+        await application.campaigns.start(application.clusters, application.store)
+        try:
+            assert application.campaigns.service is not None
+            return [row["component"] for row in application.store.query("SELECT component FROM schema_versions")]
+        finally:
+            await application.campaigns.stop()
+
+    try:
+        components = asyncio.run(scenario())
+    finally:
+        application.close()
+    assert "campaigns" in components and len(components) >= 2
