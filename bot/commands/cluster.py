@@ -25,16 +25,12 @@ from bot.ganeti.clusters import Clusters
 from bot.ganeti.errors import InvalidName, RapiError
 from bot.ganeti.model import JOB_ACTIVE, Job
 from bot.ganeti.names import checked_job_id, number, tag_matcher
-from bot.ganeti.settings import CLUSTER_NAME, ClusterSettings
+from bot.ganeti.settings import CLUSTER_NAME
 
 DEFAULT_JOBS = 10
 MAX_JOBS = 50
 
 Render = Callable[[Cluster], list[str]]
-
-
-def register(registry: Registry, settings: Sequence[ClusterSettings], prefix: str) -> None:
-    ClusterCommands(Clusters.from_settings(settings), prefix).register(registry)
 
 
 class ClusterCommands:

@@ -19,7 +19,6 @@ from bot.ganeti.cluster import Cluster
 from bot.ganeti.errors import AmbiguousName, RapiError, RapiNotFound, UnknownName
 from bot.ganeti.model import JobDetail
 from bot.ganeti.names import checked_name
-from bot.ganeti.settings import ClusterSettings
 
 MAX_LISTED = 5
 T = TypeVar("T")
@@ -52,10 +51,6 @@ class Clusters:
         if not clusters:
             raise ValueError("no clusters")
         self._clusters = {cluster.name: cluster for cluster in clusters}
-
-    @classmethod
-    def from_settings(cls, settings: Iterable[ClusterSettings]) -> Clusters:
-        return cls([Cluster(one) for one in settings])
 
     def select(self, name: str | None) -> tuple[Cluster, ...]:
         """The cluster called ``name``, or all of them when ``name`` is None."""
