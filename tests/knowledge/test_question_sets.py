@@ -28,7 +28,8 @@ _MARKDOWN = MarkdownIt("commonmark").enable("table")
 
 
 def question_files() -> list[Path]:
-    return sorted(QUESTIONS.glob("*.jsonl")) + sorted(QUESTIONS.glob("v2/*.jsonl"))
+    """The first set (one file per collection) and every blind set (``v2/``, ``v3/``...)."""
+    return sorted(QUESTIONS.glob("*.jsonl")) + sorted(QUESTIONS.glob("v*/*.jsonl"))
 
 
 def read_questions(path: Path) -> list[dict]:
@@ -36,7 +37,7 @@ def read_questions(path: Path) -> list[dict]:
 
 
 def collection_of(item: dict, path: Path) -> str:
-    """The v2 files name each question's collection; the first sets are one file per collection."""
+    """The blind sets name each question's collection; the first set is one file per collection."""
     return item.get("collection", path.stem)
 
 
@@ -121,8 +122,17 @@ def test_the_check_catches_a_wrong_heading_and_an_empty_parent(tmp_path: Path):
     assert [p.split(":")[0] for p in missing_sections(tmp_path, questions)] == ["x2", "x3", "x4"]
 
 
+def blind(version: str, split: str) -> list[dict]:
+    return read_questions(QUESTIONS / version / f"{split}.jsonl")
+
+
 def v2(split: str) -> list[dict]:
-    return read_questions(QUESTIONS / "v2" / f"{split}.jsonl")
+    return blind("v2", split)
+
+
+def v3() -> list[dict]:
+    """The second blind set: one file, run only to report, so it has no dev split."""
+    return blind("v3", "test")
 
 
 def test_the_blind_set_is_split_once_half_and_half_per_collection():
@@ -137,12 +147,35 @@ def test_the_blind_set_is_split_once_half_and_half_per_collection():
         assert not set(in_dev) & set(in_test), f"{collection}: a question is in both splits"
 
 
-@pytest.mark.parametrize("collection", sorted(ROOTS))
-def test_the_blind_set_mixes_kinds_like_operators_ask(collection: str):
-    questions = [item for item in v2("dev") + v2("test") if item["collection"] == collection]
+BLIND_SETS = {"v2": lambda: v2("dev") + v2("test"), "v3": v3}
+
+
+@pytest.mark.parametrize(("version", "collection"), [(v, c) for v in BLIND_SETS for c in sorted(ROOTS)])
+def test_the_blind_set_mixes_kinds_like_operators_ask(version: str, collection: str):
+    questions = [item for item in BLIND_SETS[version]() if item["collection"] == collection]
     kinds = Counter(item["kind"] for item in questions)
     share = {kind: kinds[kind] / len(questions) for kind in KINDS}
     assert 0.38 <= share["howto"] <= 0.52, share
     assert 0.15 <= share["error"] <= 0.25, share
     assert 0.15 <= share["concept"] <= 0.25, share
     assert 0.12 <= share["unanswerable"] <= 0.18, share
+
+
+def normalised(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def test_the_second_blind_set_is_one_numbered_file_over_both_collections():
+    questions = v3()
+    assert [p.name for p in (QUESTIONS / "v3").glob("*.jsonl")] == ["test.jsonl"]
+    assert [item["id"] for item in questions] == [f"v{n:03d}" for n in range(1, len(questions) + 1)]
+    assert len(questions) >= 140
+    per_collection = Counter(item["collection"] for item in questions)
+    assert per_collection["runbooks"] >= 50 and per_collection["corpus"] >= 80, per_collection
+
+
+def test_the_second_blind_set_repeats_no_question_of_the_earlier_sets():
+    earlier = [path for path in question_files() if path.parent.name != "v3"]
+    seen = {normalised(item["q"]) for path in earlier for item in read_questions(path)}
+    repeated = [item["id"] for item in v3() if normalised(item["q"]) in seen]
+    assert repeated == [], "v3 was written independently; these ids repeat an earlier question"
