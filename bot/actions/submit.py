@@ -3,12 +3,13 @@
 The reason goes into the job's reason trail, so ``gnt-job info`` on the
 cluster says who asked, who confirmed, where and why::
 
-    gntbot: alice+bob in irc:#ops: migrate inst3.example.org node2.example.org->node1.example.org [T1234] (k7q2x)
+    gntbot(k7q2x): alice+bob in irc:#ops: migrate inst3.example.org node2.example.org->node1.example.org [T1234]
 
-It ends with the request's token, which is how `find_submitted` recognises the
-job after an ambiguous failure (the connection broke after the request was
+It starts with the request's token, which is how `find_submitted` recognises
+the job after an ambiguous failure (the connection broke after the request was
 sent) or a restart in the middle of a submission: the answer comes from the
-cluster's own job list, never from sending the request again.
+cluster's own job list, never from sending the request again. The token comes
+first because a long reason is cut at its end (`bot.ganeti.writes.clean_reason`).
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ def reason(plan: Plan, token: str, room: str, requester: str, approver: str | No
     if plan.action in ("migrate", "failover"):
         what += f" {plan.source}->{plan.destination or plan.iallocator or 'iallocator'}"
     where = "in private" if room.startswith("private:") else f"in {room}"
-    line = f"gntbot: {who} {where}: {what}"
+    line = f"{_mark(token)} {who} {where}: {what}"
     if text:
         line += f" [{text}]"
-    return f"{line} ({note}, {token})" if note else f"{line} ({token})"
+    return f"{line} ({note})" if note else line
 
 
 def find_submitted(reader: RapiClient, token: str) -> int | None:
@@ -41,9 +42,13 @@ def find_submitted(reader: RapiClient, token: str) -> int | None:
         first = ops[0] if isinstance(ops, list) and ops and isinstance(ops[0], dict) else {}
         trail = first.get("reason") or []
         said = str(trail[0][1]) if trail and isinstance(trail[0], list) and len(trail[0]) > 1 else ""
-        if said.endswith(f"({token})") and not first.get("dry_run") and str(job.get("id", "")).isdigit():
+        if said.startswith(_mark(token)) and not first.get("dry_run") and str(job.get("id", "")).isdigit():
             return int(job["id"])
     return None
+
+
+def _mark(token: str) -> str:
+    return f"gntbot({token}):"
 
 
 def submit(writer: WriteClient, plan: Plan, why: str) -> int:

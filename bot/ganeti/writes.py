@@ -15,18 +15,28 @@ the server really reads (see ``shared/reference/ganeti-rapi.md`` §5.9-5.16):
 Every call carries ``?reason=``, which Ganeti puts first in the job's reason
 trail (``gnt-job info`` shows it). A write is never retried: the session has no
 retries at all, and a request that may have reached the server before failing
-is reported as such, so that nobody submits a second migration by accident.
+is reported as such (`SubmissionUncertain`), so that nobody submits a second
+migration by accident. "Nothing was submitted" is said only where that is
+certain: no connection was made, the TLS handshake refused the server's
+certificate (before anything was sent), or RAPI itself answered that it did not
+take the job (4xx; its own 502 "cannot reach the master daemon" and 503 "job
+queue full or drained"). A 504 (RAPI gave up waiting for the master daemon,
+which may still queue the job: LUXI allows it 180 s), a 500 (any other master
+daemon error), a 5xx from something that is not RAPI, a TLS failure after the
+handshake, or an answer lost on the way may each hide a queued job.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import ssl
 import time
 from typing import Any
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError
+from urllib3.exceptions import SSLError as TlsFailure
 
 from bot.ganeti import errors
 from bot.ganeti.rapi import (
@@ -41,6 +51,9 @@ from bot.ganeti.rapi import (
 from bot.ganeti.settings import ClusterSettings
 
 MAX_REASON = 400
+# RAPI's own answers for a job it did not pass on: the master daemon is out of
+# reach (502), or its queue is full or drained (503).
+NOT_QUEUED = frozenset({502, 503})
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]+")
 
 
@@ -100,15 +113,14 @@ class WriteClient(RapiClient):
                 with response:
                     answer = self._body(response, path)
             except requests.RequestException as error:
-                kind, text = self._transport_failure(error)
-                if _never_sent(error):
-                    raise kind(self.name, f"{text}; nothing was submitted") from None
-                raise self._uncertain(text) from None
+                raise self._transport_outcome(error) from None
             except errors.RapiError as error:  # the answer came too slowly or too big: the request got there
                 raise self._uncertain(error.problem) from None
             finally:
                 self.meter.request(method, code, time.monotonic() - started)
         if response.status_code != 200:
+            if response.status_code >= 500 and not _rapi_refused(response.status_code, answer):
+                raise self._uncertain(f"RAPI answered {response.status_code} ({_message(answer, response.reason)})")
             kind, text = self._status_failure(response, answer, path)
             raise kind(self.name, text)
         try:
@@ -116,6 +128,19 @@ class WriteClient(RapiClient):
         except (ValueError, RecursionError):
             raise SubmissionUncertain(self.name, f"RAPI accepted {method} {path} but did not return a job ID; "
                                       "look at !jobs") from None
+
+    def _transport_outcome(self, error: requests.RequestException) -> errors.RapiError:
+        """What a failed connection means for the job: certainly not submitted, or maybe."""
+        kind, text = self._transport_failure(error)  # (logged there)
+        cause = _cause(error)
+        if isinstance(error, requests.exceptions.SSLError):
+            if _certificate_refused(cause):  # the handshake stopped before the request was sent
+                return kind(self.name, text)  # the text says that nothing was sent
+            return self._uncertain(f"the TLS connection to RAPI failed ({type(cause).__name__}; the log has "
+                                   "the details)")
+        if isinstance(cause, (ConnectTimeoutError, NameResolutionError)):  # NewConnectionError is one too
+            return kind(self.name, f"{text}; nothing was submitted")
+        return self._uncertain(text)
 
     def _uncertain(self, text: str) -> SubmissionUncertain:
         return SubmissionUncertain(self.name, f"{text}. The job may have been submitted anyway: look at "
@@ -128,18 +153,34 @@ class WriteClient(RapiClient):
         if response.status_code == 403:
             return errors.RapiForbidden, ("the bot's write user may not change the cluster (403): give it the "
                                           "'write' option in the RAPI users file on the master; nothing was submitted")
+        if response.status_code == 502:
+            return errors.RapiServerError, (f"RAPI cannot reach the master daemon ({_message(body, response.reason)}); "
+                                            "nothing was submitted")
         if response.status_code == 503:
             return errors.RapiServerError, (f"the cluster refused the job ({_message(body, response.reason)}); "
                                             "nothing was submitted")
         return super()._status_failure(response, body, what)
 
 
-def _never_sent(error: requests.RequestException) -> bool:
-    """True when no connection was made (refused, unresolved, connect timeout, TLS refused):
-    the request cannot have reached RAPI. Anything else may have."""
-    if isinstance(error, requests.exceptions.SSLError):
+def _certificate_refused(cause: BaseException) -> bool:
+    """True when the bot refused the server's certificate: the pin did not match, or
+    the chain or host name did not verify. Both happen in the handshake, before a
+    byte of the request is sent; any other TLS failure may come after it."""
+    if isinstance(cause, ssl.SSLCertVerificationError):
         return True
-    return isinstance(_cause(error), (ConnectTimeoutError, NameResolutionError))  # NewConnectionError is one too
+    return isinstance(cause, TlsFailure) and str(cause).startswith("Fingerprints did not match")
+
+
+def _rapi_refused(status: int, body: bytes) -> bool:
+    """True for RAPI's own 502 or 503 (a JSON error carrying the same code): the job was
+    not passed on. A 5xx from a proxy in front of RAPI says nothing of the sort."""
+    if status not in NOT_QUEUED:
+        return False
+    try:
+        answer = json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(answer, dict) and answer.get("code") == status and isinstance(answer.get("message"), str)
 
 
 def clean_reason(text: str) -> str:

@@ -96,8 +96,8 @@ def test_a_live_migrate_of_a_sharedfile_instance_runs_after_confirmation_and_is_
     assert view.primary("inst3") == target + DOMAIN
     # gnt-job info on the cluster says who did it, where and why
     reason = view.job(job_id)["ops"][0]["reason"][0]
-    assert reason[:2] == ["gnt:user", (f"gntbot: alice in irc:#ops: migrate inst3{DOMAIN} {source}->{target}{DOMAIN} "
-                                      f"[T1234 rebalancing] ({token})")]
+    assert reason[:2] == ["gnt:user", (f"gntbot({token}): alice in irc:#ops: migrate inst3{DOMAIN} "
+                                      f"{source}->{target}{DOMAIN} [T1234 rebalancing]")]
     assert audit_steps(bot, token) == ["plan", "confirm", "recheck", "submit", "job", "outcome"]
     assert bot.metric("gntbot_actions_total", action="migrate", outcome="succeeded") >= 1
     assert bot.metric("gntbot_action_job_duration_seconds_count", action="migrate") >= 1

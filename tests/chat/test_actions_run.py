@@ -50,5 +50,5 @@ linked_rooms = [["irc:#run", "xmpp:{ROOM}"]]
         assert done.text.startswith("alice: migrate inst3 @lab done: now on node3 ") and f"job {job_id})" in done.text
     assert view.primary("inst3") == "node3" + DOMAIN
     reason = view.job(int(job_id))["ops"][0]["reason"][0][1]
-    assert reason == f"gntbot: alice in irc:#run: migrate inst3{DOMAIN} node2{DOMAIN}->node3{DOMAIN} [e2e] ({token})"
+    assert reason == f"gntbot({token}): alice in irc:#run: migrate inst3{DOMAIN} node2{DOMAIN}->node3{DOMAIN} [e2e]"
     assert "operator-secret" not in log.read_text()
