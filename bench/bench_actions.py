@@ -105,7 +105,7 @@ def polling_cost(bot: Bot, view: LabView, lab: labctl.Lab, hold: float) -> None:
     took = time.monotonic() - started
     service = bot.app.actions
     assert service is not None
-    polls = service.watchers[token].requests
+    polls = service.follow.watchers[token].requests
     job = view.job(job_id)
     ran = job["end_ts"][0] + job["end_ts"][1] / 1e6 - (job["received_ts"][0] + job["received_ts"][1] / 1e6)
     print(f"watching job {job_id} ({ran:.0f} s from queued to done, watched {took:.0f} s): {polls} RAPI requests, "

@@ -88,11 +88,12 @@ class Record:
     approver_account: str | None
     job_id: int | None
     outcome: str | None
+    updated: float = 0.0  # the last change: while submitting, the claim or the failed write
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Record:
         values: dict[str, Any] = {key: row[key] for key in row.keys()  # noqa: SIM118 - a Row iterates values
-                                  if key not in ("locks", "updated", "plan")}
+                                  if key not in ("locks", "plan")}
         return cls(plan=Plan.from_json(json.loads(row["plan"])), **values)
 
 
@@ -140,10 +141,13 @@ class Ledger:
         rows = self.store.query(f"SELECT * FROM action_requests WHERE state IN ({marks}) ORDER BY created", ACTIVE)
         return [Record.from_row(row) for row in rows]
 
-    def holder(self, cluster: str, names: tuple[str, ...]) -> Record | None:
-        """The active request that holds one of ``names`` on ``cluster``, if any."""
+    def holder(self, cluster: str, names: tuple[str, ...], now: float) -> Record | None:
+        """The active request that holds one of ``names`` on ``cluster``, if any. A request
+        past its deadline holds nothing, even before the upkeep marks it expired."""
         wanted = set(names)
         for record in self.active():
+            if record.state == PENDING and record.deadline < now:
+                continue
             if record.cluster == cluster and wanted & set(record.plan.locks):
                 return record
         return None
@@ -156,6 +160,12 @@ class Ledger:
                 "WHERE token = ? AND state = ? AND deadline >= ?",
                 (SUBMITTING, approver, approver_account, now, token, PENDING, now))
             return cursor.rowcount == 1
+
+    def uncertain(self, token: str, why: str, now: float) -> None:
+        """The write of a submitting request may or may not have reached the cluster."""
+        with self.store.transaction() as db:
+            db.execute("UPDATE action_requests SET outcome = ?, updated = ? WHERE token = ? AND state = ?",
+                       (why, now, token, SUBMITTING))
 
     def finish(self, token: str, state: str, outcome: str, now: float) -> None:
         with self.store.transaction() as db:

@@ -10,10 +10,11 @@
    must still match the plan. Then the one write goes out, with the reason.
 3. The job is watched (`Watcher`) and its outcome said in the requester's room.
 
-Every step is in the audit log before the answer that depends on it is given.
-A restart resumes the watching of submitted jobs, says that a request caught
-half-way through its submission may or may not have been submitted, and expires
-what waited past its deadline.
+Every step is in the audit log before the answer that depends on it is given,
+up to the write: once a job may exist, an audit line that cannot be written is
+logged, and never turns the answer into "nothing was done". What follows the
+submission (watching, the search for a job whose submission is uncertain,
+expiry, and resuming all of it after a restart) is `bot.actions.follow`.
 """
 
 from __future__ import annotations
@@ -26,42 +27,24 @@ from dataclasses import replace
 from typing import Any
 
 from bot.actions import preflight
-from bot.actions.audit import AuditLog
+from bot.actions.audit import AuditError, AuditLog
 from bot.actions.checks import Actor, confirm_refusal, held, is_token, said
-from bot.actions.ledger import (
-    DONE,
-    PENDING,
-    REFUSED,
-    SUBMITTED,
-    SUBMITTING,
-    Ledger,
-    Record,
-)
-from bot.actions.metrics import (
-    CANCELLED,
-    EXPIRED,
-    NOT_SUBMITTED,
-    UNKNOWN,
-    ActionMetrics,
-)
+from bot.actions.follow import Follower
+from bot.actions.ledger import PENDING, REFUSED, SUBMITTING, Ledger, Record
+from bot.actions.metrics import CANCELLED, NOT_SUBMITTED, ActionMetrics
 from bot.actions.metrics import REFUSED as NOT_PLANNED
 from bot.actions.plan import Plan, Refusal, Request, changes
 from bot.actions.rules import make_plan
 from bot.actions.settings import ActionPolicy, ActionSettings
-from bot.actions.submit import find_submitted, reason, submit
-from bot.actions.watch import Watcher
+from bot.actions.submit import reason, submit
 from bot.core.announce import Announcer, Place
 from bot.core.people import Person
 from bot.errors import GntbotError
 from bot.ganeti.cluster import Cluster
 from bot.ganeti.clusters import Clusters
-from bot.ganeti.errors import RapiError
 from bot.ganeti.writes import SubmissionUncertain, WriteClient
 
 log = logging.getLogger(__name__)
-
-EXPIRY_CHECK_SECONDS = 2.0
-CONNECTED_CHECK_SECONDS = 1.0
 
 
 class ActionService:
@@ -74,8 +57,7 @@ class ActionService:
         self.audit_log = audit
         self.announcer = announcer
         self.prefix = prefix
-        self._watching: dict[str, asyncio.Task[str]] = {}
-        self.watchers: dict[str, Watcher] = {}
+        self.follow = Follower(ledger, lambda: self.clusters, settings, metrics, self._say, self._note, prefix)
 
     # -- who may ------------------------------------------------------------
 
@@ -121,6 +103,9 @@ class ActionService:
             raise Refusal(refusal)
         policy = self.settings.policy(action)
         assert policy is not None
+        if actor.place is None:
+            raise Refusal(f"on {actor.realm} the bot could tell you the outcome in private only by your nick, and a "
+                          "nick can change hands meanwhile: ask in the team's room")
         if actor.private and policy.needs_second_person:
             raise Refusal(f"{action} needs a second person's confirmation, who cannot see a private "
                           "conversation: ask in the team's room")
@@ -129,13 +114,13 @@ class ActionService:
         where = found.cluster
         to = (await self.clusters.find_node(node, where.name)).name if node else None
         writer = WriteClient(where.settings)  # refuses a cluster without write credentials
-        holder = self.ledger.holder(where.name, (found.name, *([to] if to else [])))
+        holder = self.ledger.holder(where.name, (found.name, *([to] if to else [])), time.time())
         if holder is not None:
             raise Refusal(held(holder, self.prefix))
         request = Request(action, where.name, found.name, to, why)
         draft = self._draft(actor, request, policy)
         checked = await where.run(lambda c: self._preflight(request, c, writer, draft))
-        holder = self.ledger.holder(where.name, checked.locks)
+        holder = self.ledger.holder(where.name, checked.locks, time.time())
         if holder is not None:
             raise Refusal(held(holder, self.prefix))
         record = replace(draft, plan=checked)
@@ -153,7 +138,7 @@ class ActionService:
         now = time.time()
         return Record(self.ledger.new_token(), request.action, request.cluster, request.target,
                       Plan(request.action, request.cluster, request.target), request.reason, actor.person.name,
-                      actor.account, actor.nick, actor.realm, actor.place, actor.room, now, now + policy.window,
+                      actor.account, actor.nick, actor.realm, actor.place or "", actor.room, now, now + policy.window,
                       PENDING, None, None, None, None)
 
     # -- 2. confirm -------------------------------------------------------------
@@ -170,53 +155,50 @@ class ActionService:
             await self._audit("refused", record, actor, step_of="confirm", why="claimed meanwhile or expired")
             return [f"not confirmed: {token} was confirmed, cancelled or expired a moment ago"]
         self.metrics.pending.labels(record.action).dec()
-        record = replace(record, approver=actor.person.name, approver_account=actor.account)
-        await self._audit("confirm", record, actor)
+        record = replace(record, approver=actor.person.name, approver_account=actor.account, state=SUBMITTING)
         try:
+            await self._audit("confirm", record, actor)
             job_id = await self._recheck_and_submit(record)
         except SubmissionUncertain as error:
-            await self._audit("submit", record, actor, uncertain=str(error))
-            found, outcome = await self._reconcile(record)
-            if found is None:
-                self.metrics.ended(record.action, UNKNOWN)
-                return [f"{record.action} {record.target}: {error}; {outcome}"]
-            job_id = found
-        except GntbotError as error:
+            return await self._uncertain(record, actor, error)
+        except GntbotError as error:  # the re-check, the audit log or RAPI refused: nothing was submitted
             self.ledger.finish(token, REFUSED, str(error), time.time())
             self.metrics.ended(record.action, NOT_SUBMITTED)
-            await self._audit("recheck", record, actor, refused=str(error))
+            await self._note("recheck", record, actor, refused=str(error))
             return [f"not submitted: {error}"]
-        await self._submitted(record, job_id, actor)
-        return [(f"{record.action} {record.target} @{record.cluster}: submitted as job {job_id}; "
-                f"the outcome will be said here ({self.prefix}job {job_id} shows it meanwhile)")]
+        await self.follow.submitted(record, job_id, actor)
+        return [self._submitted(record, job_id)]
 
-    async def _submitted(self, record: Record, job_id: int, actor: Actor | None, **audit: Any) -> None:
-        self.ledger.submitted(record.token, job_id, time.time())
-        await self._audit("submit", record, actor, job=job_id, **audit)
-        self._start_watching(replace(record, state=SUBMITTED, job_id=job_id))
+    def _submitted(self, record: Record, job_id: int) -> str:
+        return (f"{record.action} {record.target} @{record.cluster}: submitted as job {job_id}; "
+                f"the outcome will be said here ({self.prefix}job {job_id} shows it meanwhile)")
 
-    async def _reconcile(self, record: Record) -> tuple[int | None, str]:
-        """After an ambiguous submission: the ID of the job the cluster has for ``record``,
-        or None and what to tell (the request is then closed)."""
-        where = self.clusters.select(record.cluster)[0]
+    async def _uncertain(self, record: Record, actor: Actor, error: SubmissionUncertain) -> list[str]:
+        """The write may have reached the cluster: the job list decides, now or over the next minutes."""
+        now = time.time()
+        self.ledger.uncertain(record.token, str(error), now)
+        record = replace(record, outcome=str(error), updated=now)
+        await self._note("submit", record, actor, uncertain=str(error))
         try:
-            job_id = await where.run(lambda c: find_submitted(c.client, record.token))
-        except RapiError as error:
-            job_id, outcome = None, (f"it may or may not have been submitted, and @{record.cluster} cannot say "
-                                     f"now ({error}): look at {self.prefix}jobs @{record.cluster}")
-        else:
-            outcome = "it was not submitted (no job of the cluster carries its token); ask again"
-        if job_id is None:
-            self.ledger.finish(record.token, DONE, outcome, time.time())
-            await self._audit("outcome", record, None, outcome=outcome)
-        return job_id, outcome
+            job_id = await self.follow.find(record)
+        except GntbotError:
+            job_id = None  # the search goes on in the background
+        if job_id is not None:
+            await self.follow.submitted(record, job_id, actor, found_by="its token in the job list")
+            return [self._submitted(record, job_id)]
+        self.follow.settle(record)
+        return [(f"{record.action} {record.target} @{record.cluster}: {error}. The bot looks for its token in the "
+                 f"job list for {self.follow.window:.0f} s and says here what it finds; until then "
+                 f"{record.target} is held for it")]
 
     async def _recheck_and_submit(self, record: Record) -> int:
+        """Plan again from a fresh snapshot; the same plan is submitted, once, after its
+        audit line is on disk. Errors before the write mean that nothing was sent."""
         where = self.clusters.select(record.cluster)[0]
         writer = WriteClient(where.settings)
         request = Request(record.action, record.cluster, record.target, record.plan.destination, record.reason)
 
-        def work() -> tuple[Plan, int]:
+        def work() -> int:
             try:
                 fresh = make_plan(request, preflight.snapshot(where.client))
             except Refusal as error:
@@ -224,17 +206,11 @@ class ActionService:
             changed = changes(record.plan, fresh)
             if changed:
                 raise Refusal("the cluster changed since the plan: " + "; ".join(changed))
-            why = reason(fresh, record.token, record.room, record.requester, record.approver, record.reason)
-            return fresh, submit(writer, fresh, why)
+            self.audit_log.write("recheck", **self._entry(record, None, ok=True, facts=dict(fresh.facts)))
+            return submit(writer, fresh, reason(fresh, record.token, record.room, record.requester,
+                                                record.approver, record.reason))
 
-        try:
-            fresh, job_id = await where.run(lambda _: work())
-        except (Refusal, SubmissionUncertain):
-            raise
-        except RapiError as error:  # not sent, or refused by RAPI: nothing was submitted
-            raise Refusal(str(error)) from None
-        await self._audit("recheck", record, None, ok=True, facts=dict(fresh.facts))
-        return job_id
+        return await where.run(lambda _: work())
 
     # -- cancel and pending --------------------------------------------------------
 
@@ -260,75 +236,51 @@ class ActionService:
         for record in self.ledger.active():
             who = record.requester + (f"+{record.approver}" if record.approver else "")
             if record.state == PENDING:
-                lines.append(f"{record.token} waits for {self.prefix}confirm ({max(0, record.deadline - now):.0f} s "
-                             f"left, in {record.room}): {record.plan.describe()} — asked by {who}")
+                if record.deadline >= now:  # else it expires in a moment
+                    lines.append(f"{record.token} waits for {self.prefix}confirm ({record.deadline - now:.0f} s "
+                                 f"left, in {record.room}): {record.plan.describe()} — asked by {who}")
+            elif record.state == SUBMITTING and record.outcome:
+                left = max(0.0, record.updated + self.follow.window - now)
+                lines.append(f"{record.token} may have been submitted (the answer was lost): {record.action} "
+                             f"{record.target} @{record.cluster} — {who}; the bot looks for its job in the job list "
+                             f"({left:.0f} s left)")
             else:
                 job = f"job {record.job_id}" if record.job_id else "being submitted"
                 lines.append(f"{record.token} runs ({job}): {record.action} {record.target} @{record.cluster} "
                              f"— {who}")
         return lines or ["no action waits for confirmation or runs."]
 
-    # -- 3. watching, and the upkeep ------------------------------------------------
+    # -- the upkeep ------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Resume what a previous run left, then expire unconfirmed requests as they fall due."""
-        for record in self.ledger.active():
-            if record.state == PENDING:
-                self.metrics.pending.labels(record.action).inc()
-            elif record.state == SUBMITTED:
-                self._start_watching(record)
-            elif record.state == SUBMITTING:  # stopped between the confirmation and the job ID
-                job_id, outcome = await self._reconcile(record)
-                if job_id is None:
-                    self.metrics.ended(record.action, UNKNOWN)
-                    await self._say(record, [f"{record.action} {record.target} ({record.token}): {outcome}"], True)
-                else:
-                    await self._submitted(record, job_id, None, found_by="its token in the job list")
-        try:
-            while True:
-                for record in self.ledger.expire(time.time()):
-                    self.metrics.pending.labels(record.action).dec()
-                    self.metrics.ended(record.action, EXPIRED)
-                    await self._audit("expired", record, None)
-                    await self._say(record, [(f"{record.token} expired: {record.plan.describe()} was not confirmed "
-                                             "in time; nothing was done")], True)
-                await asyncio.sleep(EXPIRY_CHECK_SECONDS)
-        finally:
-            for task in self._watching.values():
-                task.cancel()
-            await asyncio.gather(*self._watching.values(), return_exceptions=True)
-
-    def _start_watching(self, record: Record) -> None:
-        where = self.clusters.select(record.cluster)[0]
-        watcher = Watcher(where, self.ledger, self.settings, self._say, self._audit_record, self.metrics)
-        self.watchers[record.token] = watcher
-        task = asyncio.create_task(watcher.watch(record), name=f"watch {record.token}")
-        self._watching[record.token] = task
-        task.add_done_callback(lambda done: self._watched(record.token, done))
-
-    def _watched(self, token: str, task: asyncio.Task[str]) -> None:
-        self._watching.pop(token, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("watching the job of %s failed", token, exc_info=task.exception())
+        """Resume what a previous run left, watch, settle and expire, until cancelled."""
+        await self.follow.run()
 
     async def wait_watched(self, token: str) -> str:
         """The outcome of ``token``'s watch (tests and benchmarks)."""
-        return await self._watching[token]
+        return await self.follow.watching[token]
 
-    async def _say(self, record: Record, lines: Sequence[str], final: bool) -> None:
-        """Announce in ``record``'s room once its network is connected: the outcome
-        is only marked done after it was handed to the transport."""
-        while not self.announcer.connected(record.realm):
-            await asyncio.sleep(CONNECTED_CHECK_SECONDS)
+    def _say(self, record: Record, lines: Sequence[str], final: bool) -> None:
+        """Announce in ``record``'s room (queued while its network is away); ``final``
+        highlights the requester."""
         shown = [f"{record.nick}: {line}" for line in lines] if final else list(lines)
         self.announcer.announce(Place(record.realm, record.place), shown)
 
     # -- audit ------------------------------------------------------------------------
 
-    async def _audit_record(self, step: str, record: Record, **fields: Any) -> object:
-        return await self._audit(step, record, None, **fields)
+    async def _audit(self, step: str, record: Record | None, actor: Actor | None, **fields: Any) -> None:
+        """A step on disk before what depends on it; `AuditError` stops it."""
+        await asyncio.to_thread(self.audit_log.write, step, **self._entry(record, actor, **fields))
 
-    async def _audit(self, step: str, record: Record | None, actor: Actor | None, **fields: Any) -> object:
+    async def _note(self, step: str, record: Record, actor: Actor | None = None, **fields: Any) -> None:
+        """A step that already happened (a job may exist): a failure to write it is logged,
+        and changes nothing of what is said or done."""
+        try:
+            await self._audit(step, record, actor, **fields)
+        except AuditError:
+            log.exception("the %s step of %s is not in the audit log", step, record.token)
+
+    def _entry(self, record: Record | None, actor: Actor | None, **fields: Any) -> dict[str, Any]:
         entry: dict[str, Any] = {}
         if record is not None:
             entry.update(token=record.token, action=record.action, cluster=record.cluster, target=record.target,
@@ -337,5 +289,5 @@ class ActionService:
         if actor is not None:
             entry.update(person=actor.person.name, account=actor.account, room=actor.room)
         entry.update({key: value for key, value in fields.items() if value is not None})
-        return await asyncio.to_thread(self.audit_log.write, step, **entry)
+        return entry
 

@@ -13,8 +13,8 @@ too. What the room hears is kept short:
   after twice as long, and so on (its last log line, never the whole log);
 - the outcome, addressed to the requester.
 
-Every finished job is written to the store before it is announced, so a bot
-restarted in between picks up where it stopped and still reports the outcome.
+Every finished job is written to the store and to the audit log before it is
+announced, so a bot restarted in between picks up where it stopped.
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ from bot.ganeti.names import common_domain, strip_domain
 
 log = logging.getLogger(__name__)
 
-Say = Callable[[Record, Sequence[str], bool], Awaitable[None]]
+Say = Callable[[Record, Sequence[str], bool], None]
 """``say(record, lines, final)``: announce in the record's room; ``final`` highlights the requester."""
-Audit = Callable[..., Awaitable[object]]
+Audit = Callable[..., Awaitable[None]]
+"""``audit(step, record, **fields)``: an audit line; a failure to write it is logged, not raised."""
 WATCHING, LOST = "watching", "lost"
 _SUMMARY_NAME = re.compile(r"\(([^()]+)\)")
 
@@ -73,7 +74,7 @@ class Watcher:
                     continue
                 except RapiError as error:
                     if failing is None:
-                        await self.say(record, [(f"cannot ask @{record.cluster} about job {job.job_id} now "
+                        self.say(record, [(f"cannot ask @{record.cluster} about job {job.job_id} now "
                                                 f"({error}); still trying")], False)
                     failing = str(error)
                     delay = self.settings.poll_max_seconds
@@ -82,18 +83,18 @@ class Watcher:
                 if view.finished:
                     ended.extend(await self._ended(record, job, view))
                 elif self.clock() >= next_progress:
-                    await self.say(record, [self._progress(record, view)], False)
+                    self.say(record, [self._progress(record, view)], False)
                     every *= 2
                     next_progress = self.clock() + every
             if ended:
-                await self.say(record, ended, False)
+                self.say(record, ["; ".join(ended)], False)
         outcome = await self._outcome(record)
-        await self.say(record, [outcome], True)
         succeeded = all(job.state == "success" for job in self.ledger.jobs(record.token))
         self.metrics.ended(record.action, SUCCEEDED if succeeded else FAILED)
         self.ledger.finish(record.token, DONE, outcome, time.time())
         await self.audit("outcome", record, outcome=outcome,
                          jobs=[job.job_id for job in self.ledger.jobs(record.token)])
+        self.say(record, [outcome], True)
         return outcome
 
     async def _look(self, job_id: int) -> JobView:

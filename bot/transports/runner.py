@@ -1,11 +1,13 @@
 """``gntbot run``: every configured transport in one asyncio process.
 
-The transports and the application's upkeep (re-reading the runbooks), and
-the ``/metrics`` endpoint where configured, run side by side on one event loop;
-blocking work happens in threads, so a slow command on one network never stalls
-another. SIGTERM or SIGINT stops them all cleanly: IRC says QUIT, XMPP sends
-unavailable presence. SIGHUP reloads the configuration and the runbooks
-(`Application.reload`) while the connections stay up.
+The transports and the application's upkeep (re-reading the runbooks, the
+actions' job watching and expiry), and the ``/metrics`` endpoint where
+configured, run side by side on one event loop; blocking work happens in
+threads, so a slow command on one network never stalls another. SIGTERM or
+SIGINT stops them all cleanly: IRC says QUIT, XMPP sends unavailable presence.
+SIGHUP reloads the configuration and the runbooks (`Application.reload`) while
+the connections stay up. A transport or the upkeep that stops on its own stops
+the process with an error, so that its supervisor (systemd) starts it again.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def build_transports(config: Config) -> list[ReconnectingTransport]:
 
 async def serve(application: Application, transports: list[ReconnectingTransport],
                 reload: Callable[[], Awaitable[object]] | None = None) -> None:
-    """Run ``transports`` until SIGTERM/SIGINT, or until one of them fails.
+    """Run ``transports`` until SIGTERM/SIGINT, or until one of them or the upkeep fails.
 
     SIGHUP runs ``reload`` (default: `Application.reload`), one at a time."""
     loop = asyncio.get_running_loop()
@@ -61,19 +63,24 @@ async def serve(application: Application, transports: list[ReconnectingTransport
     stopping = asyncio.create_task(stop.wait())
     everything: set[asyncio.Task[Any]] = {upkeep, stopping, *runs}
     try:
-        done, _ = await asyncio.wait({stopping, *runs}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({stopping, upkeep, *runs}, return_when=asyncio.FIRST_COMPLETED)
         ended = [task for task in runs if task in done]
         for task in ended:
             log.error("%s stopped on its own; shutting everything down", runs[task].name,
                       exc_info=task.exception())
+        if upkeep in done:  # job watching and expiry are gone: better a restart (systemd) than a bot that forgets
+            log.error("the upkeep stopped on its own; shutting everything down", exc_info=upkeep.exception())
+            ended.append(upkeep)
         log.info("stopping %d transport(s)", len(runs))
         await asyncio.gather(*(t.stop() for t in transports), return_exceptions=True)
-        _, late = await asyncio.wait(runs, timeout=STOP_TIMEOUT)
+        _, late = await asyncio.wait(runs, timeout=STOP_TIMEOUT) if runs else (set(), set())
         for task in late:
             log.warning("%s did not stop within %.0f s; cancelled", runs[task].name, STOP_TIMEOUT)
         error = next((task.exception() for task in ended if task.exception() is not None), None)
         if error is not None:
             raise error
+        if upkeep in done:
+            raise RuntimeError("the upkeep (job watching, expiry, runbook reloads) stopped on its own")
     finally:
         for task in everything:
             task.cancel()

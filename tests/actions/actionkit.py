@@ -63,6 +63,30 @@ timeout = 20
     return table
 
 
+def fake_cluster_table(url: str, fingerprint: str, secrets: Path) -> str:
+    """``[clusters.gnt-fsn]`` for a fake RAPI at ``url`` (one user reads and writes; short timeouts)."""
+    (secrets / "password").write_text("reader-secret\n")
+    return f"""
+[clusters.gnt-fsn]
+url = "{url}"
+read_user = "reader"
+read_password_file = "{secrets / 'password'}"
+write_user = "reader"
+write_password_file = "{secrets / 'password'}"
+fingerprint = "sha256:{fingerprint}"
+timeout = 0.5
+cache_seconds = 0
+"""
+
+
+def activate_job(job_id: int, reason: str, status: str = "success") -> dict[str, Any]:
+    """``GET /2/jobs/ID`` of an activate-disks of inst5 (a fake RAPI serves it), with ``reason`` first in its trail."""
+    return {"id": job_id, "status": status, "summary": ["INSTANCE_ACTIVATE_DISKS(inst5.ganeti.test)"],
+            "opstatus": [status], "opresult": [[]], "oplog": [[]], "received_ts": [1, 0], "start_ts": [1, 0],
+            "end_ts": None if status in ("queued", "waiting", "running") else [2, 0],
+            "ops": [{"OP_ID": "OP_INSTANCE_ACTIVATE_DISKS", "reason": [["gnt:user", reason, 1]]}]}
+
+
 def write_config(folder: Path, clusters: str, actions: str) -> Path:
     """A configuration file as an operator would write it (the shipped runbooks, a private state)."""
     path = folder / "gntbot.toml"
@@ -151,7 +175,7 @@ class Bot:
         assert service is not None
 
         async def wait() -> str:
-            while token not in service._watching:
+            while token not in service.follow.watching:
                 await asyncio.sleep(0.05)
             return await service.wait_watched(token)
 

@@ -49,8 +49,9 @@ def test_what_waits_survives_a_restart_and_holds_its_instance_and_nodes(tmp_path
         ledger = Ledger(store)
         assert [r.token for r in ledger.active()] == ["abcde"]
         assert ledger.get("abcde").plan.destination == "node1"
-        assert ledger.holder("lab", ("node2",)).token == "abcde"
-        assert ledger.holder("other-cluster", ("node2",)) is None
+        assert ledger.holder("lab", ("node2",), 0.0).token == "abcde"
+        assert ledger.holder("other-cluster", ("node2",), 0.0) is None
+        assert ledger.holder("lab", ("node2",), 2e12) is None  # past its deadline, even if not marked expired yet
 
 
 @pytest.fixture

@@ -15,7 +15,12 @@ from fakerapi import Answer, FakeRapi
 
 from bot.actions.plan import Plan
 from bot.actions.submit import find_submitted, reason
-from bot.ganeti.errors import RapiForbidden, RapiServerError, RapiTlsError, RapiUnreachable
+from bot.ganeti.errors import (
+    RapiForbidden,
+    RapiServerError,
+    RapiTlsError,
+    RapiUnreachable,
+)
 from bot.ganeti.settings import Credentials
 from bot.ganeti.writes import (
     NoWriteCredentials,
