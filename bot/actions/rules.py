@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.actions.landing import emptying_facts, landing, peers
 from bot.actions.plan import Move, Plan, Refusal, Request, Snapshot, mib, shortener
 from bot.ganeti import capacity
 from bot.ganeti.model import EXTERNALLY_MIRRORED, INTERNALLY_MIRRORED, Instance, Node
@@ -73,10 +74,10 @@ def _move(request: Request, snapshot: Snapshot, instance: Instance) -> Plan:
                 notes.append(f"{name} will be shrunk to fit {destination}'s {mib(target.mfree)} free")
     if action == "failover" and instance.status == "running":
         notes.append(f"{name} is down while it moves")
-    facts.append(_jobs_fact(snapshot, [name]))
+    lands = (destination,) if destination else peers(instance.pnode, snapshot)
+    facts.append(_jobs_fact(snapshot, [name, instance.pnode, *lands]))
     return Plan(action, request.cluster, name, instance.pnode, destination, memory, notes=tuple(notes),
-                facts=tuple(facts), locks=tuple(sorted({name, instance.pnode, *([destination] if destination else [])})),
-                iallocator=iallocator)
+                facts=tuple(facts), locks=tuple(sorted({name, instance.pnode, *lands})), iallocator=iallocator)
 
 
 def _destination(request: Request, snapshot: Snapshot, instance: Instance) -> str | None:
@@ -105,7 +106,7 @@ def _activate_disks(request: Request, snapshot: Snapshot, instance: Instance) ->
         if node is None or not node.answering:
             raise Refusal(f"{node_name} ({'primary' if node_name == instance.pnode else 'secondary'} of {name}) "
                           f"is {_state(node)}: its disks cannot be activated there now")
-    facts.append(_jobs_fact(snapshot, [name]))
+    facts.append(_jobs_fact(snapshot, [name, *nodes]))
     return Plan("activate-disks", request.cluster, name, instance.pnode, facts=tuple(facts),
                 locks=tuple(sorted({name, *nodes})), disk_usage=instance.disk_usage)
 
@@ -135,18 +136,21 @@ def _node_migrate(request: Request, snapshot: Snapshot) -> Plan:
         why = "; ".join(f"{short} ({reason})" for short, reason in stays) or "it has no primary instances"
         raise Refusal(f"nothing on {name} can be migrated: {why}")
     primaries = sorted(instance.name for instance in snapshot.instances if instance.pnode == name)
+    notes, verdict = _n_plus_one(name, report, snapshot)
+    lands = landing(name, moves, snapshot)
     facts = [(f"{name} state", _state(node)), (f"{name} primaries", ",".join(primaries)),
              ("master", snapshot.info.master)]
     facts += [(f"{instance.name} status", instance.status) for instance in snapshot.instances
               if instance.pnode == name]
-    facts.append(_jobs_fact(snapshot, [name, *primaries]))
+    facts += emptying_facts(name, moves, stays, verdict, snapshot)
+    facts.append(_jobs_fact(snapshot, [name, *primaries, *lands]))
     return Plan("node-migrate", request.cluster, name, moves=tuple(moves), stays=tuple(stays),
-                notes=tuple(_n_plus_one(name, report, snapshot)), facts=tuple(facts),
-                locks=tuple(sorted({name, *primaries})), iallocator=snapshot.info.iallocator)
+                notes=tuple(notes), facts=tuple(facts), locks=tuple(sorted({name, *primaries, *lands})),
+                iallocator=snapshot.info.iallocator)
 
 
-def _n_plus_one(name: str, report: capacity.MovableReport, snapshot: Snapshot) -> list[str]:
-    """What emptying ``name`` does to the cluster's redundancy."""
+def _n_plus_one(name: str, report: capacity.MovableReport, snapshot: Snapshot) -> tuple[list[str], str]:
+    """What emptying ``name`` does to the cluster's redundancy: the notes, and the verdict."""
     notes = []
     exposed = sorted(instance.name for instance in snapshot.instances
                      if instance.disk_template in INTERNALLY_MIRRORED
@@ -166,16 +170,16 @@ def _n_plus_one(name: str, report: capacity.MovableReport, snapshot: Snapshot) -
             room[move.target] -= move.instance.memory_in_use
             load[move.target] += move.instance.memory_in_use
     if not room:
-        return [*notes, "N+1 afterwards: no other node takes instances"]
+        return [*notes, "N+1 afterwards: no other node takes instances"], "no other node takes instances"
     short = shortener(room)
     worst = max(room, key=lambda n: (load[n] - sum(room.values()) + room[n], n))
     spare = sum(room.values()) - room[worst]
     if load[worst] > spare:
         notes.append(f"N+1 afterwards: NOT met, if {short(worst)} failed too its {mib(load[worst])} would not fit "
                      f"in the {mib(spare)} left elsewhere")
-    else:
-        notes.append("N+1 afterwards: met (" + ", ".join(f"{short(n)} {mib(room[n])} free" for n in sorted(room)) + ")")
-    return notes
+        return notes, "NOT met"
+    notes.append("N+1 afterwards: met (" + ", ".join(f"{short(n)} {mib(room[n])} free" for n in sorted(room)) + ")")
+    return notes, "met"
 
 
 def _memory(instance: Instance, action: str) -> int:
@@ -186,13 +190,13 @@ def _memory(instance: Instance, action: str) -> int:
 
 
 def _jobs_fact(snapshot: Snapshot, names: Sequence[str]) -> tuple[str, str]:
+    """No unfinished job names ``names[0]`` or what it involves (its nodes, the nodes it moves to, its instances)."""
     busy = snapshot.busy(names)
-    key = f"jobs on {names[0]}" + (" and its instances" if len(names) > 1 else "")
     if busy:
         listed = ", ".join(f"{job.id} {job.status} {' '.join(job.summary)}" for job in busy)
-        raise Refusal(f"a job already works on {names[0] if len(names) == 1 else 'it'}: {listed}. "
+        raise Refusal(f"a job already works on {names[0]} or something it involves: {listed}. "
                       "Wait for it (!job ID) and ask again")
-    return key, "none"
+    return f"jobs on {names[0]} and what it involves", "none"
 
 
 def _state(node: Node | None) -> str:
