@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bot import __version__, logs
 from bot.actions import audit
+from bot.actions.settings import second_person_doubts
 from bot.app import Application
 from bot.campaigns import cli as campaign_cli
 from bot.config import Config, check_knowledge_paths, check_runnable, load_config
@@ -224,6 +225,9 @@ def _check_config(args: argparse.Namespace, config: Config) -> int:
     print(f"{where}: OK (runbooks {config.knowledge.runbooks}, index {config.knowledge.index}, "
           f"{len(config.access.directory.people)} people, clusters: {', '.join(c.name for c in config.clusters) or 'none'}, "
           f"chat: {', '.join(networks)}, metrics: {metrics})")
+    if config.actions is not None:
+        for doubt in second_person_doubts(config.actions, config.access.directory):
+            print(f"warning: {doubt}")
     return OK
 
 

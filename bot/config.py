@@ -6,8 +6,8 @@ console: `Config.default()`. See ``config.example.toml`` for every key.
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,12 +81,18 @@ class KnowledgeSettings:
     reload_seconds: float = 30.0
 
 
+def local_user() -> str:
+    """The name of the user the bot runs as: the console's verified account. From the
+    process's uid, never from LOGNAME or USER, which anyone starting it can set."""
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
 @dataclass(frozen=True)
 class Config:
     bot: BotSettings = BotSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
     access: AccessPolicy = AccessPolicy()
-    console_user: str = field(default_factory=getpass.getuser)
+    console_user: str = field(default_factory=local_user)
     source: Path | None = None
     clusters: tuple[ClusterSettings, ...] = ()
     irc: tuple[IrcSettings, ...] = ()
@@ -129,7 +135,7 @@ def load_config(path: Path) -> Config:
         bot=bot,
         knowledge=part(_knowledge, root.table("knowledge"), bot.state_dir, fallback=KnowledgeSettings()),
         access=access,
-        console_user=part(_console_user, root.table("console"), fallback=getpass.getuser()),
+        console_user=part(_console_user, root.table("console"), fallback=local_user()),
         source=source,
         clusters=clusters,
         irc=irc,
@@ -256,6 +262,6 @@ def _access(root: Table, irc: tuple[IrcSettings, ...], xmpp: XmppSettings | None
 
 
 def _console_user(table: Table) -> str:
-    user = table.string("user", getpass.getuser())
+    user = table.string("user", local_user())
     table.done()
     return user

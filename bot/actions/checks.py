@@ -25,7 +25,7 @@ class Actor:
     account: str  # the verified principal used, realm:account
     nick: str  # what to highlight
     realm: str
-    place: str  # where announcements go: the room, or the nick/JID in private
+    place: str | None  # where announcements go: the room, or in private the account (None: no such address)
     room: str  # the room a confirmation must come from (linked rooms share one)
     private: bool
 
@@ -36,12 +36,9 @@ def confirm_refusal(actor: Actor, token: str, record: Record | None, settings: A
     person asks: does it exist, does it still wait, is this the room, is it in time, may this person."""
     if record is None:
         return f"no action waits for the token {token[:12]!r} (tokens look like {prefix}confirm k7q2x)"
-    if record.state != PENDING:
-        by = f" by {record.approver}" if record.approver else ""
-        return f"{token} is not waiting any more: it was {said(record.state)}{by}"
-    if actor.room != record.room:
-        place = "in private" if record.room.startswith("private:") else f"in {record.room}"
-        return f"{token} was asked for {place}: confirm it there"
+    refusal = _not_here(actor, token, record, "confirm")
+    if refusal is not None:
+        return refusal
     if now > record.deadline:
         return f"{token} expired {now - record.deadline:.0f} s ago: nothing was done; ask again"
     policy = settings.policy(record.action)
@@ -53,6 +50,31 @@ def confirm_refusal(actor: Actor, token: str, record: Record | None, settings: A
                 "must confirm (your other accounts are still you)")
     if not own and not policy.approvers.admits(actor.person):
         return f"{actor.person} may not confirm {record.action} ([actions] approvers)"
+    return None
+
+
+def cancel_refusal(actor: Actor, token: str, record: Record | None, settings: ActionSettings) -> str | None:
+    """Why ``actor`` may not cancel ``token``, or None: the same token and room checks
+    as for a confirmation, then the requester or an approver of the action."""
+    if record is None:
+        return f"no action waits for the token {token[:12]!r}"
+    refusal = _not_here(actor, token, record, "cancel")
+    if refusal is not None:
+        return refusal
+    policy = settings.policy(record.action)
+    if actor.person.name != record.requester and not (policy is not None and policy.approvers.admits(actor.person)):
+        return f"only {record.requester} or an approver of {record.action} may cancel {token}"
+    return None
+
+
+def _not_here(actor: Actor, token: str, record: Record, verb: str) -> str | None:
+    """Why ``record`` cannot be confirmed or cancelled by ``actor``: it waits no more, or not in this room."""
+    if record.state != PENDING:
+        by = f" by {record.approver}" if record.approver else ""
+        return f"{token} is not waiting any more: it was {said(record.state)}{by}"
+    if actor.room != record.room:
+        place = "in private" if record.room.startswith("private:") else f"in {record.room}"
+        return f"{token} was asked for {place}: {verb} it there"
     return None
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from bot.actions import preflight
 from bot.actions.audit import AuditError, AuditLog
-from bot.actions.checks import Actor, confirm_refusal, held, is_token, said
+from bot.actions.checks import Actor, cancel_refusal, confirm_refusal, held, is_token
 from bot.actions.follow import Follower
 from bot.actions.ledger import PENDING, REFUSED, SUBMITTING, Ledger, Record
 from bot.actions.metrics import CANCELLED, NOT_SUBMITTED, ActionMetrics
@@ -217,25 +217,28 @@ class ActionService:
     async def cancel(self, actor: Actor, token: str) -> list[str]:
         token = token.strip().lower()
         record = self.ledger.get(token) if is_token(token) else None
-        if record is None:
-            return [f"no action waits for the token {token[:12]!r}"]
-        policy = self.settings.policy(record.action)
-        allowed = actor.person.name == record.requester or (policy is not None and policy.approvers.admits(actor.person))
-        if not allowed:
-            return [f"only {record.requester} or an approver of {record.action} may cancel {token}"]
-        if not self.ledger.cancel(token, time.time()):
-            return [f"{token} is not waiting any more: it was {said(record.state)}"]
+        refusal = cancel_refusal(actor, token, record, self.settings)
+        if refusal is None and not self.ledger.cancel(token, time.time()):
+            refusal = f"{token} was confirmed or expired a moment ago"
+        if refusal is not None:
+            await self._audit("refused", record, actor, step_of="cancel", token=token, why=refusal)
+            return [f"not cancelled: {refusal}"]
+        assert record is not None
         self.metrics.pending.labels(record.action).dec()
         self.metrics.ended(record.action, CANCELLED)
-        await self._audit("cancel", record, actor)
+        await self._note("cancel", record, actor)
         return [f"cancelled {token}: {record.action} {record.target} will not be done"]
 
-    def pending(self) -> list[str]:
+    def pending(self, room: str) -> list[str]:
+        """What waits and runs, as told in ``room``: a request made in another private
+        conversation is shown only as what it holds."""
         now = time.time()
         lines = []
         for record in self.ledger.active():
             who = record.requester + (f"+{record.approver}" if record.approver else "")
-            if record.state == PENDING:
+            if record.room != room and record.room.startswith("private:"):
+                lines.append(f"a request made in private holds {record.target} @{record.cluster}")
+            elif record.state == PENDING:
                 if record.deadline >= now:  # else it expires in a moment
                     lines.append(f"{record.token} waits for {self.prefix}confirm ({record.deadline - now:.0f} s "
                                  f"left, in {record.room}): {record.plan.describe()} — asked by {who}")

@@ -71,6 +71,21 @@ class ActionSettings:
         return key
 
 
+def second_person_doubts(settings: ActionSettings, directory: Directory) -> list[str]:
+    """Where a "second" policy may not get a second human: it admits two or more accounts
+    that no ``[people]`` entry names, and each of those counts as a person of its own."""
+    doubts = []
+    for policy in settings.policies:
+        accounts = policy.requesters.accounts | policy.approvers.accounts
+        people = {account: directory.person(account) for account in accounts}
+        loose = sorted(account for account, person in people.items() if person and not directory.knows(person.name))
+        if policy.needs_second_person and len(loose) > 1:
+            doubts.append(f"[actions] {policy.action} needs a second person, and admits {', '.join(loose)}, which "
+                          "no [people] entry names: each counts as a person of its own, so one human with two of "
+                          "them could confirm their own request; name them under [people]")
+    return doubts
+
+
 def room_name(realm: str, room: str) -> str:
     """``realm:room`` with the room in the form access lists compare it."""
     realm, name = room_key(realm, room)

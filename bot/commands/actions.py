@@ -18,6 +18,7 @@ from bot.actions.settings import ActionSettings
 from bot.commands.cluster import _split
 from bot.core.access import AccessPolicy, Permission
 from bot.core.message import Message, Reply
+from bot.core.people import CONSOLE, XMPP
 from bot.core.registry import Check, Invocation, Registry
 
 MAX_REASON = 200
@@ -109,18 +110,30 @@ class ActionCommands:
 
     async def pending(self, call: Invocation) -> Reply:
         assert self.service is not None
-        return Reply.of(*self.service.pending())
+        return Reply.of(*self.service.pending(self._room(call.message)))
 
     def _actor(self, message: Message) -> Actor:
         sender = message.sender
         person = self.policy.person(message)
         assert person is not None and sender.principal is not None  # Permission.VERIFIED
+        return Actor(person, sender.principal, sender.name, sender.transport, _place(message), self._room(message),
+                     message.private)
+
+    def _room(self, message: Message) -> str:
+        """The room a request made by ``message`` belongs to (linked rooms are one)."""
         assert self.settings is not None
         if message.room is None:
-            room, place = f"private:{sender.principal}", sender.name
-        else:
-            room, place = self.settings.room(sender.transport, message.room), message.room
-        return Actor(person, sender.principal, sender.name, sender.transport, place, room, message.private)
+            return f"private:{message.sender.principal}"
+        return self.settings.room(message.sender.transport, message.room)
+
+
+def _place(message: Message) -> str | None:
+    """Where outcomes of ``message``'s request are said: its room; in private, the verified
+    account where the network delivers to accounts (an XMPP bare JID, the console user),
+    else nowhere (an IRC nick may belong to someone else by then)."""
+    if message.room is not None:
+        return message.room
+    return message.sender.account if message.sender.transport in (XMPP, CONSOLE) else None
 
 
 def _reason(args: str) -> tuple[str, str]:

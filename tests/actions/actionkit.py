@@ -10,9 +10,11 @@ the transports make them: verified accounts, or nicks without one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -199,6 +201,16 @@ class Bot:
             self.app.close()
 
         self.loop.run(close())
+
+
+@contextlib.contextmanager
+def faked(url: str, fingerprint: str, folder: Path, loop: Loop, actions: str) -> Iterator[Bot]:
+    """A `Bot` on the fake RAPI at ``url`` (see `fake_cluster_table`), closed afterwards."""
+    bot = Bot(write_config(folder, fake_cluster_table(url, fingerprint, folder), actions), loop)
+    try:
+        yield bot
+    finally:
+        bot.close()
 
 
 class LabView:

@@ -1,4 +1,4 @@
-"""Fixtures for the action tests: a certificate for the fake RAPI, a background loop."""
+"""Fixtures for the action tests: a certificate for the fake RAPI, the fake RAPI, a background loop."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from chat.harness import Loop
 from clusterkit import Tls, make_tls
+from fakerapi import FakeRapi, recorded
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +20,11 @@ def loop() -> Iterator[Loop]:
     background = Loop()
     yield background
     background.close()
+
+
+@pytest.fixture
+def server(tls: Tls) -> Iterator[FakeRapi]:
+    """A fake RAPI that answers as the lab did (fault injection only)."""
+    fake = FakeRapi(tls.cert_file, tls.key_file, recorded()).start()
+    yield fake
+    fake.stop()

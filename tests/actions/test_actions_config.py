@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 from pathlib import Path
 
 import pytest
 from actionkit import ALICE, BOB, CAROL, MALLORY, Bot, write_config
 
+from bot.cli import main
 from bot.config import load_config
 from bot.configreader import ConfigError
 
@@ -111,3 +114,21 @@ window_seconds = 300
 def test_mistakes_in_actions_name_the_key(tmp_path, actions, complaint):
     with pytest.raises(ConfigError, match=complaint.replace("[", r"\[").replace("]", r"\]")):
         config(tmp_path, actions)
+
+
+def test_the_console_user_is_the_one_the_bot_runs_as_whatever_the_environment_says(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOGNAME", "mallory")
+    monkeypatch.setenv("USER", "mallory")
+    monkeypatch.setenv("LNAME", "mallory")
+    monkeypatch.setenv("USERNAME", "mallory")
+    assert config(tmp_path, "").console_user == pwd.getpwuid(os.getuid()).pw_name != "mallory"
+
+
+def test_check_config_warns_when_a_second_person_may_be_the_same_human_under_two_bare_accounts(tmp_path, capsys):
+    path = write_config(tmp_path, CLUSTER, '[actions]\nenabled = ["failover"]\nrequesters = ["@ops", "irc:dave", '
+                                           '"xmpp:dave@localhost"]\nconfirmation = "second"')
+    assert main(["-c", str(path), "check-config"]) == 0
+    warning = capsys.readouterr().out.splitlines()[-1]
+    assert warning == ("warning: [actions] failover needs a second person, and admits irc:dave, xmpp:dave@localhost, "
+                       "which no [people] entry names: each counts as a person of its own, so one human with two of "
+                       "them could confirm their own request; name them under [people]")

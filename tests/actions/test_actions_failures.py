@@ -16,8 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from actionkit import BOB, ROOM, Bot, activate_job, fake_cluster_table, write_config
-from fakerapi import Answer, FakeRapi, recorded
+from actionkit import (
+    BOB,
+    ROOM,
+    Bot,
+    activate_job,
+    fake_cluster_table,
+    faked,
+    write_config,
+)
+from fakerapi import Answer, FakeRapi
 
 from bot.app import Application
 from bot.config import load_config
@@ -30,20 +38,8 @@ BOB_XMPP = Identity("xmpp", "bob", "bob@localhost")
 ROOT = Identity("console", "root", "root")
 
 
-@pytest.fixture
-def server(tls) -> Iterator[FakeRapi]:
-    fake = FakeRapi(tls.cert_file, tls.key_file, recorded()).start()
-    yield fake
-    fake.stop()
-
-
-@contextlib.contextmanager
-def running(server: FakeRapi, tls, folder: Path, loop, actions: str = ACTIONS) -> Iterator[Bot]:
-    bot = Bot(write_config(folder, fake_cluster_table(server.url, tls.fingerprint, folder), actions), loop)
-    try:
-        yield bot
-    finally:
-        bot.close()
+def running(server: FakeRapi, tls, folder: Path, loop, actions: str = ACTIONS) -> contextlib.AbstractContextManager[Bot]:
+    return faked(server.url, tls.fingerprint, folder, loop, actions)
 
 
 @contextlib.contextmanager

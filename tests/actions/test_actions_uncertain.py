@@ -9,27 +9,19 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from actionkit import BOB, Bot, activate_job, fake_cluster_table, write_config
-from fakerapi import Answer, FakeRapi, recorded
+from actionkit import BOB, Bot, activate_job, faked
+from fakerapi import Answer, FakeRapi
 
 ACTIVATE = "/2/instances/inst5.ganeti.test/activate-disks"
 
 
 @pytest.fixture
-def server(tls) -> Iterator[FakeRapi]:
-    fake = FakeRapi(tls.cert_file, tls.key_file, recorded()).start()
-    fake.answer(ACTIVATE, Answer(200, b"77", delay=2.0))  # the job is queued, the answer comes too late
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def bot(server, tls, tmp_path, loop) -> Iterator[Bot]:
+    server.answer(ACTIVATE, Answer(200, b"77", delay=2.0))  # the job is queued, the answer comes too late
     actions = '[actions]\nrequesters = ["@ops"]\npoll_seconds = 0.1\npoll_max_seconds = 0.3'
-    running = Bot(write_config(tmp_path, fake_cluster_table(server.url, tls.fingerprint, tmp_path), actions), loop)
-    running.app.actions.follow.window = 3.0  # instead of LUXI's 180 s and a margin
-    yield running
-    running.close()
+    with faked(server.url, tls.fingerprint, tmp_path, loop, actions) as running:
+        running.app.actions.follow.window = 3.0  # instead of LUXI's 180 s and a margin
+        yield running
 
 
 def test_a_lost_answer_is_resolved_from_the_job_list_and_the_job_watched(bot, server):
