@@ -47,3 +47,6 @@ def configure(level: int | str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # markdown-it logs every block rule it tries: thousands of lines per runbook
+    # at -v that bury what gntbot itself says.
+    logging.getLogger("markdown_it").setLevel(logging.INFO)

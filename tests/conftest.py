@@ -22,6 +22,18 @@ from clusterkit import READER  # noqa: E402
 from bot.ganeti.settings import ClusterSettings  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every gntbot the suite starts keeps its state in a folder of the session,
+    never in the state directory of whoever runs the tests (a newer schema left
+    there by another checkout makes the bot refuse to start)."""
+    home = tmp_path_factory.mktemp("state-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_STATE_HOME", str(home))
+        patch.delenv("STATE_DIRECTORY", raising=False)
+        yield home
+
+
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[labctl.Lab]:
     """The 3-node lab of tests/cluster/lab, torn down at the end (also when a

@@ -78,6 +78,9 @@ def running_bot(config: Path, log: Path) -> Iterator[subprocess.Popen]:
                                stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield bot
+    except BaseException as failure:
+        failure.add_note("the bot's log ends with:\n" + "\n".join(log.read_text().splitlines()[-25:]))
+        raise
     finally:
         if bot.poll() is None:
             os.killpg(bot.pid, signal.SIGKILL)
