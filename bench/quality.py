@@ -11,8 +11,11 @@ from --collection, else its own "collection" field, else the file's name. Such a
 with one log line per collection, the record kept of every run of v2/test.jsonl
 (see tests/questions/v2/README.md). --misses never applies to a file named test.jsonl.
 
+--half a|b keeps one fixed half of the given file(s): a change is decided on one half of
+the dev split and confirmed on the other, so that tuning on dev does not fool itself.
+
     python bench/quality.py [--misses] [--split dev|holdout|all]
-    python bench/quality.py --questions tests/questions/v2/dev.jsonl [--misses]
+    python bench/quality.py --questions tests/questions/v2/dev.jsonl [--misses] [--half a|b]
     python bench/quality.py --questions tests/questions/v2/test.jsonl [--both]
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import random
 import subprocess
 import sys
 import tempfile
@@ -38,6 +42,7 @@ from bot.knowledge.base import KnowledgeBase  # noqa: E402
 QUESTIONS = ROOT / "tests" / "questions"
 COLLECTIONS = {"runbooks": ROOT / "runbooks", "corpus": ROOT.parent / "shared" / "corpus"}
 HELD_OUT = "test.jsonl"  # a file of this name is run only to report, never to look at misses
+HALF_SEED = 2027  # fixed once, before any tuning on the halves
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,24 @@ def load_question_file(path: Path, collection: str | None = None) -> list[Questi
                              f"pass --collection {'|'.join(COLLECTIONS)}")
         questions.append(_question(item, chosen, path.stem))
     return questions
+
+
+def half(questions: list[Question], which: str) -> list[Question]:
+    """Half ``a`` or ``b`` of ``questions``: each (collection, kind) group, in file
+    order, is shuffled with `HALF_SEED` and dealt alternately; a group with an odd
+    count gives its extra question to a and b in turn."""
+    groups: dict[tuple[str, str], list[Question]] = defaultdict(list)
+    for question in questions:
+        groups[question.collection, question.kind].append(question)
+    shuffler = random.Random(HALF_SEED)
+    chosen: set[str] = set()
+    first = 0  # 0: the group's first question goes to a
+    for key in sorted(groups):
+        group = list(groups[key])
+        shuffler.shuffle(group)
+        chosen.update(q.id for q in group[(first + (which == "b")) % 2::2])
+        first ^= len(group) % 2
+    return [q for q in questions if q.id in chosen]
 
 
 @dataclass
@@ -193,6 +216,7 @@ def main() -> None:
                         help="collection of every question in --questions (default: per question)")
     parser.add_argument("--note", default="semantic" if embedding.available() else "default",
                         help="install measured, for the log line (default: what is installed)")
+    parser.add_argument("--half", choices=("a", "b"), help="one fixed half of --questions (see `half`)")
     parser.add_argument("--misses", action="store_true", help="list the questions not answered first")
     parser.add_argument("--both", action="store_true",
                         help="with the semantic extra installed, measure the words-only ranker (the default "
@@ -204,6 +228,8 @@ def main() -> None:
         if args.misses and any(p.name == HELD_OUT for p in args.questions):
             parser.error(f"{HELD_OUT} is run only to report: --misses is for the dev split")
         questions = [q for p in args.questions for q in load_question_file(p, args.collection)]
+        if args.half:
+            questions = half(questions, args.half)
         splits = list(dict.fromkeys(q.split for q in questions))
         kind_label = "+".join(splits)
     else:
