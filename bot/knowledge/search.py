@@ -32,7 +32,7 @@ from bot.knowledge.background import is_common
 from bot.knowledge.index import IndexedSection
 from bot.knowledge.query import Query, Word
 from bot.knowledge.sections import Section
-from bot.knowledge.semantic import SemanticReranker
+from bot.knowledge.semantic import NEAREST, SemanticReranker
 from bot.knowledge.spelling import Speller
 from bot.knowledge.vocabulary import EQUIVALENT_WEIGHT, equivalents
 
@@ -75,7 +75,9 @@ class Ranker:
     def __init__(self, sections: Sequence[IndexedSection], semantic: SemanticReranker | None = None) -> None:
         self.semantic = semantic
         self.docs = [_doc(indexed) for indexed in sections]
-        self._docs_by_key = {doc.section.key: doc for doc in self.docs}
+        if semantic is not None:
+            rows = {key: row for row, key in enumerate(semantic.keys)}
+            self._semantic_rows = [rows[doc.section.key] for doc in self.docs]
         count = max(len(self.docs), 1)
         self.average = {f: sum(d.lengths[f] for d in self.docs) / count or 1.0 for f in FIELDS}
         df: Counter[str] = Counter()
@@ -160,7 +162,8 @@ class Ranker:
 
     # -- scoring -------------------------------------------------------------
 
-    def _rank(self, query: Query, limit: int) -> list[Hit]:
+    def _scores(self, query: Query) -> dict[int, float]:
+        """BM25F score of every section holding a word of ``query``, by section number."""
         scores: dict[int, float] = {}
         for word in query.words:
             best: dict[int, float] = {}
@@ -172,16 +175,17 @@ class Ranker:
                         best[number] = value
             for number, value in best.items():
                 scores[number] = scores.get(number, 0.0) + value
+        return scores
+
+    def _candidates(self, query: Query, scores: dict[int, float]) -> list[tuple[int, float]]:
+        """The best `CANDIDATES` sections, re-scored with the heading bonus, best first."""
         candidates = sorted(scores.items(), key=lambda item: -item[1])[:CANDIDATES]
         if not candidates:
             return []
         bonus = HEADING_BONUS * candidates[0][1]
-        rescored = [
-            (number, score + bonus * self._heading_coverage(query, self.docs[number]))
-            for number, score in candidates
-        ]
-        rescored.sort(key=lambda item: -item[1])
-        return [Hit(self.docs[number].section, score) for number, score in rescored[:limit]]
+        rescored = [(number, score + bonus * self._heading_coverage(query, self.docs[number]))
+                    for number, score in candidates]
+        return sorted(rescored, key=lambda item: -item[1])
 
     def _heading_coverage(self, query: Query, doc: _Doc) -> float:
         """Share of the question's weight found in the section's own heading."""
@@ -200,12 +204,17 @@ class Ranker:
                 weighted += WEIGHTS[name] * tf / norm
         return weighted / (K1 + weighted)
 
-    def _reranked(self, semantic: SemanticReranker, question: str, hits: list[Hit]) -> tuple[list[Hit], float]:
-        """``hits`` in the order of their fused score, and the best cosine among them."""
-        cosines = semantic.similarities(question, [hit.section.key for hit in hits])
-        best = hits[0].score
-        fused = [Hit(hit.section, semantic.fused(hit.score, best, cosine)) for hit, cosine in zip(hits, cosines, strict=True)]
-        return sorted(fused, key=lambda hit: -hit.score), max(cosines)
+    def _reranked(self, semantic: SemanticReranker, question: str, scores: dict[int, float],
+                  candidates: list[tuple[int, float]]) -> tuple[list[tuple[int, float]], float]:
+        """``candidates`` and the sections nearest in meaning, in the order of their
+        fused score, and the best cosine of any section."""
+        cosines = semantic.cosines(question)[self._semantic_rows]
+        chosen = dict(candidates)
+        for number in (-cosines).argsort()[:NEAREST]:
+            chosen.setdefault(int(number), scores.get(int(number), 0.0))
+        best = candidates[0][1] if candidates else 0.0
+        fused = [(number, semantic.fused(score, best, float(cosines[number]))) for number, score in chosen.items()]
+        return sorted(fused, key=lambda item: -item[1]), float(cosines.max())
 
     # -- the public face -----------------------------------------------------
 
@@ -217,13 +226,15 @@ class Ranker:
         runbooks never mention) rather than a question they answer.
         """
         query = self.analyse(question)
-        hits = self._rank(query, CANDIDATES)
-        best = [self._docs_by_key[hit.section.key].vocabulary for hit in hits[: answerability.COVERAGE_DEPTH]]
+        scores = self._scores(query)
+        candidates = self._candidates(query, scores)
+        best = [self.docs[number].vocabulary for number, _ in candidates[: answerability.COVERAGE_DEPTH]]
         answerable = answerability.answerable(query, best)
-        if self.semantic is not None and hits:
-            hits, closest = self._reranked(self.semantic, question, hits)
+        if self.semantic is not None and query.words:
+            candidates, closest = self._reranked(self.semantic, question, scores, candidates)
             answerable = answerable or closest >= answerability.RESCUE_COSINE
-        return Ranking(hits[:limit], answerable)
+        hits = [Hit(self.docs[number].section, score) for number, score in candidates[:limit]]
+        return Ranking(hits, answerable)
 
     def search(self, question: str, limit: int = 5) -> list[Hit]:
         """The sections that answer ``question``, best first; [] to abstain."""

@@ -3,11 +3,14 @@
 Lexical ranking finds the right section among its best 30 for nearly every
 answerable question but often not first: an operator's words ("give a vm
 more ram") are not the runbook's ("memory changes"). The re-ranker embeds
-the question once and re-orders those candidates by a fused score, mostly
-the cosine between question and section (`embedding`), partly the lexical
-score relative to the best one, so exact command names and pasted error
-texts still count. Section vectors are computed when the index changes,
-only for sections whose text changed (`vectors`), one at a time.
+the question once and re-orders those candidates, with the few sections
+closest in meaning added to them, by a fused score: mostly the cosine
+between question and section (`embedding`), partly the lexical score
+relative to the best one, so exact command names and pasted error texts
+still count. A section's cosine is that of its closest passage (the whole
+section or one of its chunks, `vectors.passages`). Passage vectors are
+computed when the index changes, only for passages whose text changed
+(`vectors`), one at a time.
 """
 
 from __future__ import annotations
@@ -15,31 +18,48 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.knowledge.embedding import Embedder
 from bot.knowledge.sections import Section
-from bot.knowledge.vectors import VectorCache
+from bot.knowledge.vectors import VectorCache, passages
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
 COSINE_WEIGHT = 0.7  # share of the fused score given to the cosine (the rest: lexical score / best)
+NEAREST = 10  # sections closest in meaning that join the lexical candidates
 
 
 class SemanticReranker:
     """Cosine similarities between a question and the sections of one index."""
 
     def __init__(self, embedder: Embedder, sections: Sequence[Section], index_dir: Path) -> None:
-        self.embedder = embedder
-        self.matrix, self.embedded = VectorCache(index_dir).matrix(list(sections), embedder.embed)
-        self.rows = {section.key: row for row, section in enumerate(sections)}
-        if self.embedded:
-            log.info("embedded %d changed sections", self.embedded)
+        import numpy
 
-    def similarities(self, question: str, keys: Sequence[str]) -> list[float]:
-        """The cosine between ``question`` and each section named in ``keys``."""
+        self.embedder = embedder
+        texts: list[str] = []
+        starts: list[int] = []  # each section's first passage; its passages are consecutive rows
+        for section in sections:
+            starts.append(len(texts))
+            texts.extend(passages(section))
+        self.matrix, self.embedded = VectorCache(index_dir).matrix(texts, embedder.embed)
+        self._starts = numpy.array(starts, dtype=numpy.intp)
+        self.keys = [section.key for section in sections]
+        if self.embedded:
+            log.info("embedded %d changed passages", self.embedded)
+
+    def cosines(self, question: str) -> np.ndarray:
+        """The cosine between ``question`` and each section (its closest passage), in
+        `keys` order."""
+        import numpy
+
+        if not self.keys:
+            return numpy.zeros(0, dtype=numpy.float32)
         vector = self.embedder.embed([question])[0]
-        rows = [self.rows[key] for key in keys]
-        return [float(value) for value in self.matrix[rows] @ vector]
+        return numpy.maximum.reduceat(self.matrix @ vector, self._starts)
 
     @staticmethod
     def fused(lexical: float, best_lexical: float, cosine: float) -> float:

@@ -1,8 +1,15 @@
-"""Section vectors, cached in the index folder and keyed by section content.
+"""Passage vectors, cached in the index folder and keyed by passage content.
 
-A section's key is the SHA-256 of the model id and the exact text that is
-embedded, so a ``git pull`` re-embeds only the sections whose text changed
-(a moved or renamed section keeps its vector), and vectors made by another
+A section is embedded as a few *passages* (`passages`): the section as a
+whole (the model reads its first 256 tokens) and, when it is longer than
+one chunk, its text cut into `CHUNK_WORDS`-word chunks, each prefixed with
+the section's heading path. A question about one step of a long procedure
+is close to the chunk that holds the step even when it is far from the
+section's average; the heading path tells the model what the chunk is about.
+
+A passage's key is the SHA-256 of the model id and the exact text that is
+embedded, so a ``git pull`` re-embeds only the passages whose text changed
+(a moved or renamed section keeps its vectors), and vectors made by another
 model are never reused. The cache is one ``.npz`` file (keys and a float32
 matrix, no pickles) written atomically; a missing or unreadable cache is
 rebuilt.
@@ -26,12 +33,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CACHE = "gntbot-vectors.npz"
+CHUNK_WORDS = 60  # the retrieval study's chunk: long enough for a step, short enough to be about one
+MAX_CHUNKS = 16  # per section: bounds the cost of embedding a huge page (no section of the corpus needed more)
 
 
 def embedded_text(section: Section) -> str:
-    """What the model reads of a section: its heading path, prose and code, white
-    space made single (the tokenizer ignores it, so the cache key does too)."""
+    """What the model reads of a section as a whole: its heading path, prose and
+    code, white space made single (the tokenizer ignores it, so the cache key does too)."""
     return " ".join(" ".join((section.breadcrumbs, section.text, *section.code)).split())
+
+
+def passages(section: Section) -> list[str]:
+    """The texts embedded for ``section``: the whole, then its chunks if it has more than one."""
+    body = " ".join((section.text, *section.code)).split()
+    whole = embedded_text(section)
+    if len(body) <= CHUNK_WORDS:
+        return [whole]
+    starts = range(0, min(len(body), CHUNK_WORDS * MAX_CHUNKS), CHUNK_WORDS)
+    return [whole, *(f"{section.breadcrumbs}: {' '.join(body[start : start + CHUNK_WORDS])}" for start in starts)]
 
 
 def content_key(text: str) -> str:
@@ -63,14 +82,11 @@ class VectorCache:
             return {}
         return {str(key): matrix[row] for row, key in enumerate(keys)}
 
-    def matrix(
-        self, sections: Sequence[Section], embed: Callable[[list[str]], np.ndarray]
-    ) -> tuple[np.ndarray, int]:
-        """One row per section, embedding only the texts not cached yet (``embed``
+    def matrix(self, texts: Sequence[str], embed: Callable[[list[str]], np.ndarray]) -> tuple[np.ndarray, int]:
+        """One row per text, embedding only the texts not cached yet (``embed``
         gets them all at once and batches itself); the cache then holds exactly
-        these sections. Returns the matrix and how many sections were embedded."""
+        these texts. Returns the matrix and how many texts were embedded."""
         np = self._np
-        texts = [embedded_text(section) for section in sections]
         keys = [content_key(text) for text in texts]
         missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in self.vectors}
         if missing:

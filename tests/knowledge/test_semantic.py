@@ -85,6 +85,57 @@ def test_vectors_are_cached_by_content_and_only_changed_sections_are_embedded(em
     assert again.ranker.semantic.embedded == 0
 
 
+BACKUP_NOTES = [
+    "Nightly backups of every instance disk are taken with the backup tool and kept for two weeks.",
+    "Restore tests run on the first Monday of each month on a spare machine.",
+    "The retention policy keeps daily copies for fourteen days and weekly copies for three months.",
+    "Backups are encrypted with the team key before they leave the cluster.",
+    "Each copy is checked with a checksum after it is written to the storage server.",
+    "Old copies are pruned by a cron job on the storage server at six in the morning.",
+    "A failed backup opens a ticket in the team queue with the job log attached.",
+    "The storage server has two mirrored pools and a hot spare disk.",
+    "When the storage pool is more than eighty percent full the pruning runs twice a day.",
+    "Large databases are dumped with their own tools before the disk copy is taken.",
+]
+CLOCK_STEP = ("If the time inside a guest drifts after it moved to another node, restart chrony in the guest "
+              "and check that the kvm-clock source is selected.")
+
+
+@pytest.fixture
+def long_section(tmp_path):
+    """A page whose long "Backups" section (~470 words, far over what the model
+    reads at once) ends with a step about guest clocks, beside two short
+    sections about time."""
+    root = tmp_path / "runbooks"
+    root.mkdir()
+    paragraphs = [" ".join(BACKUP_NOTES[i % 10] for i in range(j, j + 3)) for j in range(0, 30, 3)]
+    (root / "ops.md").write_text(
+        "# Operations\n\n## Backups\n\n" + "\n\n".join([*paragraphs, CLOCK_STEP]) + "\n\n"
+        "## Time zones\n\nThe nodes run in UTC. Change the zone of a node with `timedatectl set-timezone UTC`.\n\n"
+        "## Node clocks\n\nThe nodes keep their clock in time with chrony against the site's time servers; "
+        "the chrony configuration is managed by the configuration system.\n\n"
+        "## Console\n\nOpen the serial console of an instance with gnt-instance console.\n")
+    return root
+
+
+def test_a_step_deep_in_a_long_section_is_found_by_meaning(embedder, long_section, tmp_path):
+    knowledge = KnowledgeBase(long_section, tmp_path / "index", semantic=True)
+    for question in ("guest time drifts after moving it to another node", "vm clock drifting after migration"):
+        assert knowledge.search(question, 1)[0].section.title == "Backups", question
+
+
+def test_editing_one_step_of_a_long_section_re_embeds_only_that_part(embedder, long_section, tmp_path):
+    index = tmp_path / "index"
+    knowledge = KnowledgeBase(long_section, index, semantic=True)
+    knowledge.refresh()
+    first = knowledge.ranker.semantic.embedded
+    assert first > knowledge.index.section_count()  # the long section is embedded in parts
+    page = long_section / "ops.md"
+    page.write_text(page.read_text().replace("restart chrony", "restart ntpsec"))
+    knowledge.refresh()
+    assert knowledge.ranker.semantic.embedded == 2  # the section as a whole, and its last part
+
+
 def test_a_broken_vector_cache_is_rebuilt(embedder, runbooks, tmp_path, caplog):
     index = tmp_path / "index"
     KnowledgeBase(runbooks, index, semantic=True).refresh()
