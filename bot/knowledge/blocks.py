@@ -23,9 +23,9 @@ from enum import Enum
 
 from bot.knowledge.sections import Section
 
-_PROMPT = re.compile(
-    r"^\s*(?:[\w.-]+@[\w.-]+(?::[^\s#$]*)?\s?[#$]|\[[\w.-]+@[\w.-]+[^\]]*\][#$]|\$)\s+(?=\S)"
-)
+# user@host:dir# or [user@host dir]$ (a bare "$" only where a line starts)
+HOST_PROMPT = r"(?:[\w.-]+@[\w.-]+(?::[^\s#$]*)?\s?[#$]|\[[\w.-]+@[\w.-]+(?:\s+[^\]\s]*)?\][#$])"
+_PROMPT = re.compile(rf"^\s*(?:{HOST_PROMPT}|\$)\s+(?=\S)")
 # "# cmd" is a root prompt only in a block whose other lines are output;
 # elsewhere it is a comment.
 _ROOT_PROMPT = re.compile(r"^\s*#\s+(?=[a-z./])")

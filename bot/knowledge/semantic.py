@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.knowledge.embedding import Embedder
+from bot.knowledge.pasted import printed
 from bot.knowledge.sections import Section
 from bot.knowledge.vectors import VectorCache, passages
 
@@ -53,12 +54,12 @@ class SemanticReranker:
 
     def cosines(self, question: str) -> np.ndarray:
         """The cosine between ``question`` and each section (its closest passage), in
-        `keys` order."""
+        `keys` order. Of a pasted shell session the model reads what it printed (`pasted`)."""
         import numpy
 
         if not self.keys:
             return numpy.zeros(0, dtype=numpy.float32)
-        vector = self.embedder.embed([question])[0]
+        vector = self.embedder.embed([printed(question)])[0]
         return numpy.maximum.reduceat(self.matrix @ vector, self._starts)
 
     @staticmethod

@@ -175,6 +175,16 @@ def test_exact_commands_and_errors_still_win_with_the_reranker(shipped_pair):
     assert meaning.search(error, 1)[0].section.title == "Known issues"
 
 
+def test_a_pasted_session_is_read_for_its_error_not_its_command(shipped_pair):
+    """The command line of the paste matches every page that shows `gnt-instance
+    add`; the error it printed is what one section explains."""
+    _, meaning = shipped_pair
+    paste = ("root@fsn-node-02:~# gnt-instance add -t drbd -o debootstrap+bookworm --disk 0:size=20G "
+             "-B memory=4G --net 0:ip=pool,network=gnt-fsn web-03.torproject.org "
+             "Failure: prerequisites not met for this operation: Can's find primary node using iallocator hail")
+    assert meaning.search(paste, 1)[0].section.title == "Known issues"
+
+
 def test_without_the_extra_search_json_is_the_default_install(tmp_path):
     """Python with onnxruntime and numpy made unimportable runs `gntbot search
     --json` exactly like the words-only ranker, and never loads either."""
