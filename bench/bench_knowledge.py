@@ -87,7 +87,7 @@ def semantic(source: Path, index_dir: Path, repeat: int) -> None:
     first = KnowledgeBase(source, index_dir, semantic=True)
     first.refresh()
     print(f"semantic: first embedding:    {time.perf_counter() - started:.0f} s "
-          f"({time.process_time() - used:.0f} s CPU; {first.ranker.semantic.embedded} sections, model load included), "
+          f"({time.process_time() - used:.0f} s CPU; {first.ranker.semantic.embedded} passages, model load included), "
           f"peak {peak_mb():.0f} MB")
     child = subprocess.run(
         [sys.executable, __file__, "--restart", str(source), str(index_dir), "--repeat", str(repeat)],
@@ -101,7 +101,7 @@ def restart(source: Path, index_dir: Path, repeat: int) -> None:
     knowledge = KnowledgeBase(source, index_dir, semantic=True)
     knowledge.refresh()
     print(f"semantic: restart, cached:    {(time.perf_counter() - started) * 1000:.0f} ms "
-          f"({knowledge.ranker.semantic.embedded} sections embedded)")
+          f"({knowledge.ranker.semantic.embedded} passages embedded)")
     print(latency_line("semantic: search", latencies(knowledge, questions(), repeat)))
     print(f"semantic: resident memory:    {resident_mb():.0f} MB after the searches, peak {peak_mb():.0f} MB")
 

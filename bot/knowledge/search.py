@@ -13,8 +13,11 @@ Python, a couple of milliseconds per question:
 3. the best candidates are re-ranked with a bonus for a heading that says
    what the question asks (BM25F's length normalisation otherwise lets a
    two-line aside beat the section titled with the question's own words);
-4. an answerability check (`coverage`) decides whether to answer at all: the
-   best section must contain enough of the question's distinctive words.
+4. with the semantic extra, the sections nearest in meaning join those
+   candidates and all are re-ordered by a fused score (`semantic`);
+5. an answerability check (`answerability`) decides whether to answer at
+   all: the best sections must contain enough of the question's distinctive
+   words (or, with the extra, one must be very close in meaning).
 """
 
 from __future__ import annotations
