@@ -13,8 +13,8 @@ Python, a couple of milliseconds per question:
 3. the best candidates are re-ranked with a bonus for a heading that says
    what the question asks (BM25F's length normalisation otherwise lets a
    two-line aside beat the section titled with the question's own words);
-4. with the semantic extra, the sections nearest in meaning join those
-   candidates and all are re-ordered by a fused score (`semantic`);
+4. with the semantic extra, those candidates are re-ordered by a fused
+   score of words and meaning (`semantic`);
 5. an answerability check (`answerability`) decides whether to answer at
    all: the best sections must contain enough of the question's distinctive
    words (or, with the extra, one must be very close in meaning).
@@ -35,7 +35,7 @@ from bot.knowledge.background import is_common
 from bot.knowledge.index import IndexedSection
 from bot.knowledge.query import Query, Word
 from bot.knowledge.sections import Section
-from bot.knowledge.semantic import NEAREST, SemanticReranker
+from bot.knowledge.semantic import SemanticReranker
 from bot.knowledge.spelling import Speller
 from bot.knowledge.vocabulary import EQUIVALENT_WEIGHT, equivalents
 
@@ -207,16 +207,13 @@ class Ranker:
                 weighted += WEIGHTS[name] * tf / norm
         return weighted / (K1 + weighted)
 
-    def _reranked(self, semantic: SemanticReranker, question: str, scores: dict[int, float],
+    def _reranked(self, semantic: SemanticReranker, question: str,
                   candidates: list[tuple[int, float]]) -> tuple[list[tuple[int, float]], float]:
-        """``candidates`` and the sections nearest in meaning, in the order of their
-        fused score, and the best cosine of any section."""
-        cosines = semantic.cosines(question)[self._semantic_rows]
-        chosen = dict(candidates)
-        for number in (-cosines).argsort()[:NEAREST]:
-            chosen.setdefault(int(number), scores.get(int(number), 0.0))
-        best = candidates[0][1] if candidates else 0.0
-        fused = [(number, semantic.fused(score, best, float(cosines[number]))) for number, score in chosen.items()]
+        """``candidates`` in the order of their fused score, and the best cosine among them."""
+        cosines = semantic.cosines(question)[[self._semantic_rows[number] for number, _ in candidates]]
+        best = candidates[0][1]
+        fused = [(number, semantic.fused(score, best, float(cosine)))
+                 for (number, score), cosine in zip(candidates, cosines, strict=True)]
         return sorted(fused, key=lambda item: -item[1]), float(cosines.max())
 
     # -- the public face -----------------------------------------------------
@@ -233,8 +230,8 @@ class Ranker:
         candidates = self._candidates(query, scores)
         best = [self.docs[number].vocabulary for number, _ in candidates[: answerability.COVERAGE_DEPTH]]
         answerable = answerability.answerable(query, best)
-        if self.semantic is not None and query.words:
-            candidates, closest = self._reranked(self.semantic, question, scores, candidates)
+        if self.semantic is not None and candidates:
+            candidates, closest = self._reranked(self.semantic, question, candidates)
             answerable = answerable or closest >= answerability.RESCUE_COSINE
         hits = [Hit(self.docs[number].section, score) for number, score in candidates[:limit]]
         return Ranking(hits, answerable)

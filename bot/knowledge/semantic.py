@@ -3,11 +3,10 @@
 Lexical ranking finds the right section among its best 30 for nearly every
 answerable question but often not first: an operator's words ("give a vm
 more ram") are not the runbook's ("memory changes"). The re-ranker embeds
-the question once and re-orders those candidates, with the few sections
-closest in meaning added to them, by a fused score: mostly the cosine
-between question and section (`embedding`), partly the lexical score
-relative to the best one, so exact command names and pasted error texts
-still count. A section's cosine is that of its closest passage (the whole
+the question once and re-orders those candidates by a fused score: mostly
+the cosine between question and section (`embedding`), partly the lexical
+score relative to the best one, so exact command names and pasted error
+texts still count. A section's cosine is that of its closest passage (the whole
 section or one of its chunks, `vectors.passages`). Passage vectors are
 computed when the index changes, only for passages whose text changed
 (`vectors`), one at a time.
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COSINE_WEIGHT = 0.7  # share of the fused score given to the cosine (the rest: lexical score / best)
-NEAREST = 10  # sections closest in meaning that join the lexical candidates
 
 
 class SemanticReranker:
