@@ -4,6 +4,10 @@ Every section of the configuration is read through a `Table`: it refuses
 unknown keys (a typo must not silently fall back to a default), checks types
 and ranges, resolves paths relative to the configuration file, and reads
 secrets only from a file or an environment variable, never from the TOML.
+No string and no secret may hold a control character (below U+0020, or DEL):
+names, keys and passwords end up inside IRC lines and XMPP stanzas, where a
+CR or LF would start a command of the attacker's choosing, and a NUL or an
+escape is never what anyone meant.
 
 Problems are collected rather than raised one by one: a getter that meets a bad
 value records it in the file's `Problems` and carries on with the default, so
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +28,9 @@ from bot.errors import GntbotError
 
 T = TypeVar("T")
 _MISSING: Any = object()
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_PROBLEM = ("holds a line break or another control character (CR, LF, NUL, tab, escape...); "
+                   "these are never valid here: remove it")
 
 
 class ConfigError(GntbotError):
@@ -100,6 +108,8 @@ class Table:
             problem = f"expected {_kind_name(kind)}, got a boolean"
         elif not isinstance(value, kind):
             problem = f"expected {_kind_name(kind)}, got {type(value).__name__} {value!r}"
+        elif _holds_control(value):
+            problem = CONTROL_PROBLEM  # the value is not shown: it may be a secret's neighbour
         if problem is None:
             return value
         self.report(key, problem)
@@ -179,9 +189,12 @@ class Table:
             variable = self.string(env_key)
             if variable not in os.environ:
                 raise self.error(env_key, f"environment variable {variable} is not set")
-            if not os.environ[variable].strip():
+            secret = os.environ[variable]
+            if not secret.strip():
                 raise self.error(env_key, f"environment variable {variable} is empty")
-            return os.environ[variable]
+            if _holds_control(secret):
+                raise self.error(env_key, f"environment variable {variable} {CONTROL_PROBLEM}")
+            return secret
         if required:
             raise self.error(key, f"missing: set {file_key} or {env_key}")
         return None
@@ -196,11 +209,17 @@ class Table:
             raise self.error(key, f"{path} is not UTF-8 text ({error.reason} at byte {error.start})") from None
         if not secret:
             raise self.error(key, f"{path} is empty: put the secret in it")
+        if _holds_control(secret):
+            raise self.error(key, f"{path} {CONTROL_PROBLEM} (a newline at the end of the file is fine)")
         return secret
 
     def keys(self) -> list[str]:
         """Every key of the table, in file order (for tables whose keys are names)."""
-        return list(self._data)
+        names = list(self._data)
+        for name in names:
+            if _holds_control(name):
+                self.report(repr(name), f"this name {CONTROL_PROBLEM}")
+        return [name for name in names if not _holds_control(name)]
 
     def table(self, key: str) -> Table:
         value = self._get(key, dict, {})
@@ -210,6 +229,9 @@ class Table:
         """The sub-tables of ``[key.NAME]``, in file order."""
         prefix = f"{self.name}.{key}" if self.name else key
         for name, value in self._get(key, dict, {}).items():
+            if _holds_control(name):
+                self.report(f"{key}.{name!r}", f"this name {CONTROL_PROBLEM}")
+                continue
             if not isinstance(value, dict):
                 self.report(f"{key}.{name}", "expected a table")
                 continue
@@ -223,6 +245,15 @@ class Table:
         """Refuse keys nobody read: they are typos or options that do not exist."""
         for unknown in sorted(set(self._data) - self._read):
             self.report(unknown, "unknown key (check the spelling against config.example.toml)")
+
+
+def _holds_control(value: object) -> bool:
+    """Whether ``value`` (a string, or a list of them, nested) holds a control character."""
+    if isinstance(value, str):
+        return _CONTROL.search(value) is not None
+    if isinstance(value, list):
+        return any(_holds_control(item) for item in value)
+    return False
 
 
 def _placeholder(kind: type | tuple[type, ...]) -> Any:

@@ -194,6 +194,8 @@ def test_the_example_configuration_is_valid(tmp_path, monkeypatch):
                      b"[irc.b]\nserver = 'b.example.org'\nlogin = 'none'\n"),
     ("index-is-a-file", b"[knowledge]\nindex = 'config.toml'\n[irc.a]\nserver = 'a.example.org'\nlogin = 'none'\n"),
     ("no-network", b"[bot]\nname = 'gntbot'\n"),
+    ("line-break-in-realname", b"[irc.a]\nserver = 'a.example.org'\nlogin = 'none'\n"
+                               b'realname = "r\\r\\nJOIN #injected"\n'),
 ], ids=lambda value: value if isinstance(value, str) else "")
 def test_check_config_refuses_exactly_what_run_refuses_without_a_traceback(tmp_path, name, text):
     config = tmp_path / "config.toml"

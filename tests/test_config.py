@@ -152,3 +152,63 @@ url = "http://fsn.example.org"
                      "knowledge.reload_seconds: expected an integer or a number", "irc.oftc.server: expected a string",
                      "clusters.gnt-fsn.url: must start with https://"):
         assert fragment in text, text
+
+
+IRC = "[irc.oftc]\nserver = 'irc.oftc.net'\n"
+INJECTED = "\r\nJOIN #injected"
+
+
+@pytest.mark.parametrize("table, key", [
+    (IRC + "login = 'none'\nchannels = ['#ops']\n[irc.oftc.channel.'#ops']\nkey_file = 'secret'\n",
+     "irc.oftc.channel.#ops.key_file"),
+    (IRC + "login = 'nickserv'\npassword_file = 'secret'\n", "irc.oftc.password_file"),
+    (IRC + "login = 'nickserv'\npassword_env = 'GNTBOT_TEST_SECRET'\n", "irc.oftc.password_env"),
+    ("[xmpp]\njid = 'bot@example.org'\npassword_file = 'secret'\n", "xmpp.password_file"),
+    ("[xmpp]\njid = 'bot@example.org'\npassword_env = 'GNTBOT_TEST_SECRET'\n", "xmpp.password_env"),
+    ("[xmpp]\njid = 'bot@example.org'\npassword_file = 'pw'\n[xmpp.room.'ops@conference.example.org']\n"
+     "password_file = 'secret'\n", "xmpp.room.ops@conference.example.org.password_file"),
+    (CLUSTER + "read_password_file = 'secret'\n", "clusters.gnt-fsn.read_password_file"),
+], ids=["channel-key", "nickserv-file", "nickserv-env", "xmpp-file", "xmpp-env", "room-password", "rapi"])
+def test_a_secret_with_a_line_break_inside_is_refused_and_never_shown(tmp_path, monkeypatch, table, key):
+    (tmp_path / "secret").write_text(f"hunter2{INJECTED}\n")
+    (tmp_path / "pw").write_text("fine\n")
+    monkeypatch.setenv("GNTBOT_TEST_SECRET", f"hunter2{INJECTED}")
+    text = problem(tmp_path, table)
+    assert f"{key}: " in text and "control character" in text, text
+    assert "hunter2" not in text and "injected" not in text
+
+
+@pytest.mark.parametrize("line, key", [
+    ('realname = "r\\r\\nJOIN #injected"', "realname"),
+    ('nick = "bot\\u0000"', "nick"),
+    ('account = "gntbot\\nJOIN #injected"', "account"),
+    ('username = "gnt\\rbot"', "username"),
+    ('nickserv = "NickServ\\r\\nJOIN #injected"', "nickserv"),
+    ('channels = ["#ops\\u0000JOIN #injected"]', "channels"),
+    ('ignore = ["eve\\nJOIN #injected"]', "ignore"),
+])
+def test_a_name_that_reaches_the_irc_wire_holds_no_control_character(tmp_path, line, key):
+    text = problem(tmp_path, IRC + "login = 'none'\n" + line + "\n")
+    assert f"irc.oftc.{key}: " in text and "control character" in text, text
+    assert "injected" not in text.lower()
+
+
+def test_xmpp_names_and_resources_hold_no_control_character(tmp_path):
+    (tmp_path / "pw").write_text("fine\n")
+    xmpp = "[xmpp]\npassword_file = 'pw'\n"
+    text = problem(tmp_path, xmpp + 'jid = "bot@example.org/res\\u0000x"\n')
+    assert "xmpp.jid: " in text and "control character" in text, text
+    text = problem(tmp_path, xmpp + 'jid = "bot@example.org"\nnick = "bot\\u001b[2J"\n')
+    assert "xmpp.nick: " in text and "control character" in text, text
+
+
+def test_a_table_named_with_a_control_character_is_refused(tmp_path):
+    text = problem(tmp_path, IRC + "login = 'none'\n[irc.oftc.channel.\"#ops\\u0000x\"]\n")
+    assert "irc.oftc.channel.'#ops\\x00x': this name holds a line break or another control character" in text
+
+
+def test_a_secret_files_trailing_newline_is_still_fine(tmp_path):
+    (tmp_path / "key").write_text("k3y\r\n")
+    config = load_config(write(tmp_path, IRC + "login = 'none'\nchannels = ['#ops']\n"
+                                         "[irc.oftc.channel.'#ops']\nkey_file = 'key'\n"))
+    assert config.irc[0].chat.rooms[0].key == "k3y"
