@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from irc.client import Event, NickMask, is_channel
-from irc.client_aio import AioConnection, AioReactor
+from irc.client_aio import AioConnection
 from irc.connection import AioFactory
 from jaraco.stream.buffer import LenientDecodingLineBuffer
 
@@ -29,6 +29,7 @@ from bot.transports.irc_identity import AccountTracker, fold
 from bot.transports.irc_lines import IrcLines
 from bot.transports.irc_outbox import Outbox
 from bot.transports.irc_whois import WhoisReply
+from bot.transports.irc_wire import WireReactor
 from bot.transports.metrics import ChatStats
 from bot.transports.session import BackgroundTasks, ConnectionClosed, Session
 from bot.transports.settings import IrcSettings
@@ -67,7 +68,7 @@ class IrcSession(Session):
         self.dispatcher = dispatcher
         self.bot_name = bot_name
         self.stats = stats or ChatStats()
-        self.reactor = AioReactor(loop=loop)
+        self.reactor = WireReactor(loop=loop)
         self.conn: AioConnection = self.reactor.server()
         self.conn.buffer_class = LenientDecodingLineBuffer
         self.reactor.add_global_handler("all_events", self._on_event)
@@ -217,9 +218,7 @@ class IrcSession(Session):
         self._raw(line)
 
     def _raw(self, line: str) -> None:
-        transport = getattr(self.conn, "transport", None)
-        if transport is not None and not transport.is_closing():
-            transport.write(line.encode("utf-8") + b"\r\n")
+        self.conn.send_raw(line)  # which refuses a line that would be two (bot.transports.irc_wire)
 
     def _announce(self, target: str, lines: Sequence[str]) -> None:
         """Lines the bot says on its own, to one of its channels or to a person."""

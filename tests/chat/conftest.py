@@ -23,6 +23,7 @@ from bot.core.access import AccessPolicy
 from bot.core.dispatch import Dispatcher
 from bot.knowledge.base import KnowledgeBase
 from bot.transports.irc import IrcTransport
+from bot.transports.settings import IrcSettings
 from bot.transports.xmpp import XmppTransport
 
 from .common import IRC_ACCOUNTS, OPERATORS, XMPP_ACCOUNTS, irc_settings, xmpp_settings
@@ -155,7 +156,10 @@ class Bots:
 
     def irc(self, port: int, app: Application | Dispatcher | None = None, **overrides: Any) -> RunningBot:
         """A bot on IRC serving ``app`` (default: a fresh application)."""
-        settings = irc_settings(self.secrets, self.certs, port, **overrides)
+        return self.irc_as(irc_settings(self.secrets, self.certs, port, **overrides), app)
+
+    def irc_as(self, settings: IrcSettings, app: Application | Dispatcher | None = None) -> RunningBot:
+        """A bot on IRC with ``settings`` as given (also ones the configuration would refuse)."""
         return self._start(IrcTransport(settings, "gntbot"), app)
 
     def xmpp(self, port: int, app: Application | Dispatcher | None = None, **overrides: Any) -> RunningBot:
