@@ -11,7 +11,9 @@ Out, for every line a transport sends, by the rules of its protocol: IRC
 and the console (`no_controls`) carry no control character at all (no CR, LF
 or NUL, no CTCP marker; the bot sends no formatting of its own, and a terminal
 must not be driven by a runbook); XMPP (`xml_safe`) only characters that
-XML 1.0 allows, else the server drops the stream. Terminal escapes (``ESC [ 31 m``,
+XML 1.0 allows, else the server drops the stream. Neither carries a
+bidirectional control (a runbook line with U+202E shows its text reversed, and
+can make a command read as another) or a noncharacter. Terminal escapes (``ESC [ 31 m``,
 from runbooks or job logs) go as a whole everywhere. Lines arrive here already
 split and clipped by the core (`bot.core.clipping`).
 """
@@ -40,8 +42,14 @@ _IRC_FORMATTING = re.compile(
 # Letters that show as nothing but are not format characters, and variation selectors.
 _INVISIBLE = re.compile("[\u115f\u1160\u3164\uffa0\u2800\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _CONTROLS = "\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff"  # C0 but tab, DEL, C1, lone surrogates
-_CONTROL = re.compile(f"[{_CONTROLS}]")
-_XML_UNSAFE = re.compile(f"[{_CONTROLS}\ufffe\uffff]")
+# What no protocol lets through: the bidirectional controls (embeddings,
+# overrides, isolates, the marks), which reorder what a reader sees around
+# them, and the noncharacters (U+FDD0-U+FDEF, and the last two of every plane),
+# which are never text and which XML forbids in part.
+_UNSEEN = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufdd0-\ufdef" + "".join(
+    f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}" for plane in range(0, 0x110000, 0x10000))
+# One set for every protocol: what IRC would misread is also what XML forbids or discourages.
+_UNSAFE = re.compile(f"[{_CONTROLS}{_UNSEEN}]")
 
 
 def inbound(text: str, limit: int = MAX_INBOUND) -> str:
@@ -65,15 +73,16 @@ def _visible(text: str) -> list[str]:
     return kept
 
 
-def _outbound(line: str, unsafe: re.Pattern[str]) -> str:
-    return unsafe.sub("", _ESCAPES.sub("", line.replace("\t", " ")))
+def _outbound(line: str) -> str:
+    return _UNSAFE.sub("", _ESCAPES.sub("", line.replace("\t", " ")))
 
 
 def no_controls(line: str) -> str:
-    """``line`` with nothing IRC or a terminal would act on: no control characters, no escapes."""
-    return _outbound(line, _CONTROL)
+    """``line`` with nothing IRC or a terminal would act on: no control characters, no escapes,
+    nothing that reorders or hides text (bidi controls, noncharacters)."""
+    return _outbound(line)
 
 
 def xml_safe(line: str) -> str:
-    """``line`` with only the characters XML 1.0 allows (and no escapes)."""
-    return _outbound(line, _XML_UNSAFE)
+    """``line`` with only the characters XML 1.0 allows (and no escapes, nor bidi controls)."""
+    return _outbound(line)

@@ -22,6 +22,9 @@ OPERATORS = ("irc:alice", "xmpp:alice@localhost")
 TEST_FLOOD = {"burst": 10, "rate": 40.0, "user_burst": 100, "user_rate": 1.0}
 
 REBALANCE = "how do i rebalance the cluster"
+# Bidirectional controls (they show the text around them reversed) and noncharacters
+# (never text): what a hostile runbook or job log may hold, and no wire may carry.
+UNSEEN = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\ufffe\uffff\ufdd0\ufdef\U0001fffe"
 
 
 def irc_settings(secrets: Path, certs: Certs, port: int, **overrides: Any) -> IrcSettings:

@@ -21,6 +21,7 @@ import io
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,6 +131,19 @@ class Wire:
 _XML_CHAR = re.compile("^[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*$")
 
 
+# Bidi classes of the explicit controls and marks: embeddings, overrides, isolates, LRM/RLM/ALM.
+_BIDI_CONTROLS = {"LRE", "RLE", "PDF", "LRO", "RLO", "LRI", "RLI", "FSI", "PDI"}
+_BIDI_MARKS = {"\u200e", "\u200f", "\u061c"}
+
+
+def unseen(char: str) -> bool:
+    """A bidirectional control or mark (it reorders what a reader sees), or a noncharacter
+    (U+FDD0-U+FDEF, and the last two code points of every plane): none belongs on a wire."""
+    code = ord(char)
+    return (unicodedata.bidirectional(char) in _BIDI_CONTROLS or char in _BIDI_MARKS
+            or 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE)
+
+
 def wire_problems(wire: Wire) -> list[str]:
     """What is wrong with ``wire`` (nothing, if all is well-formed)."""
     problems = []
@@ -151,6 +165,8 @@ def wire_problems(wire: Wire) -> list[str]:
             problems.append(f"XMPP stanza not well-formed ({error}): {body[:80]!r}")
     if any(ord(char) < 0x20 and char != "\n" for char in wire.console):
         problems.append(f"control character on the console: {wire.console[:80]!r}")
+    problems.extend(f"a bidi control or noncharacter: {ascii(text[:80])}" for text in wire.texts()
+                    if any(map(unseen, text)))
     problems.extend(f"internal error: {text[:80]!r}" for text in wire.texts() if INTERNAL_ERROR in text)
     return problems
 

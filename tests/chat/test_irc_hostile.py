@@ -9,15 +9,15 @@ import pytest
 from bot.core.message import Reply
 from bot.core.registry import Invocation
 
-from .common import bot_is_there
+from .common import UNSEEN, bot_is_there
 from .people import IrcPerson, connect_all
 from .servers import InspircdAnope
 
 pytestmark = pytest.mark.servers
 
 SPLIT_BRAIN = "how do i recover from a drbd split brain"
-JOB_LOG = (("job 4242 log: \x1b[1;31mERROR\x1b[0m disk\x07 sync \x01ACTION failed\x01\x00\r\n"
-            "next step\x0b\x1b]0;owned\x07 done"), "gnt-instance modify --comment=" + "é✓x" * 40_000)
+JOB_LOG = ((f"job 4242 log: \x1b[1;31mERROR\x1b[0m disk\x07{UNSEEN} sync \x01ACTION failed\x01\x00\r\n"
+            f"next step\x0b\x1b]0;owned\x07 {UNSEEN}done"), "gnt-instance modify --comment=" + "é✓x" * 40_000)
 
 
 def in_channel(person: IrcPerson, channel: str, bot: str) -> IrcPerson:
@@ -82,6 +82,7 @@ def test_control_characters_and_escapes_from_a_job_log_never_reach_the_wire(
     assert [line.text for line in lines[:2]] == ["alice: job 4242 log: ERROR disk sync ACTION failed",
                                                  "next step done"]
     assert all(not any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F for char in line.raw) for line in lines)
+    assert not any(char in UNSEEN for line in lines for char in line.raw)
     assert 3 <= len(lines) <= 6  # the 200 KB line is clipped to a few IRC lines, not 490
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import unicodedata
 from xml.etree import ElementTree
 
 import pytest
 import slixmpp
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.transports.conversation import read_line
 from bot.transports.text import MAX_INBOUND, inbound, no_controls, xml_safe
+
+from .fuzzkit import unseen
 
 
 def command(raw: str) -> str | None:
@@ -71,3 +76,26 @@ def test_an_xmpp_body_is_always_well_formed_xml() -> None:
     parsed = ElementTree.fromstring(str(message))  # what a server would parse
     assert parsed.find("{jabber:client}body").text == body
     assert "ok é ✓ 🙂" in body and "\x1b" not in body
+
+
+# Text as a runbook or a job log may hold it: anything, with the troublemakers often.
+TROUBLE = "\x00\x01\x07\r\n\x1b[\x1b]\x9b\x85\u202a\u202e\u2066\u2069\u200e\u200f\u061c\ufdd0\ufdef\ufffe\uffff"
+HOSTILE_TEXT = st.lists(st.one_of(st.text(), st.sampled_from(TROUBLE), st.sampled_from(["\U0001fffe", "\U0010ffff"])),
+                        max_size=30).map("".join)
+
+
+@given(HOSTILE_TEXT)
+def test_no_outgoing_line_carries_a_control_a_bidi_control_or_a_noncharacter(text: str) -> None:
+    for clean in (no_controls(text), xml_safe(text)):
+        assert not any(unseen(char) or unicodedata.category(char) in ("Cc", "Cs") for char in clean), ascii(clean)
+        clean.encode("utf-8")  # raises on a lone surrogate
+
+
+@given(st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Cf", "Co", "Cn"))))
+def test_ordinary_text_goes_out_as_it_is(text: str) -> None:
+    assert no_controls(text) == xml_safe(text) == text
+
+
+def test_bidi_controls_and_noncharacters_from_a_runbook_are_removed() -> None:
+    line = "gnt-node list \u202eevil\u202c \u2067x\u2069 \u200f\u061c \ufffe\uffff \ufdd0 ok"
+    assert no_controls(line) == xml_safe(line) == "gnt-node list evil x    ok"

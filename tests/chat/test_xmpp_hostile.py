@@ -9,12 +9,12 @@ import pytest
 from bot.core.message import Reply
 from bot.core.registry import Invocation
 
-from .common import ask_direct, ask_room, in_room
+from .common import UNSEEN, ask_direct, ask_room, in_room
 
 pytestmark = pytest.mark.servers
 
-JOB_LOG = ("job 4242 log: \x1b[1;31mERROR\x1b[0m disk\x07 sync \x01failed\x01\x00\r\n"
-           "next step\x0b\x1b]0;owned\x07 done\ufffe")
+JOB_LOG = (f"job 4242 log: \x1b[1;31mERROR\x1b[0m disk\x07{UNSEEN} sync \x01failed\x01\x00\r\n"
+           f"next step\x0b\x1b]0;owned\x07 {UNSEEN}done\ufffe")
 
 
 def own_bot(bots, prosody, secrets, app=None, **overrides):
