@@ -115,7 +115,7 @@ class IrcLines:
         if admission is Admission.WARN:
             wait = int(self.limiter.retry_after(arrived.budget)) + 1
             self.session.outbox.notice(arrived.nick, f"you are sending faster than I can answer: "
-                                                     f"I am ignoring your lines for about {wait} s.")
+                                                     f"I am ignoring your lines for about {wait} s.", arrived.budget)
         return admission is Admission.ACCEPT
 
     async def _answer(self, arrived: _Arrival, text: str, channel: str | None, answer_to: str,
@@ -125,5 +125,6 @@ class IrcLines:
         message = Message(text, replace(identity, address=arrived.address), channel, addressed)
         sent = 0
         for outgoing in await respond(session.dispatcher, message, session.chat.long_output):
-            sent += session.outbox.privmsg(arrived.nick if outgoing.private else answer_to, outgoing.lines)
+            sent += session.outbox.privmsg(arrived.nick if outgoing.private else answer_to, outgoing.lines,
+                                           arrived.budget)  # in this person's turn, not behind everyone's
         self.limiter.charge(arrived.budget, sent)  # long answers use up the budget sooner

@@ -3,13 +3,18 @@
 Every line after registration goes through one token bucket. Requests the
 bot needs for itself (WHOIS, JOIN) go first; chat lines are served round
 robin between targets, so a long answer in one channel does not hold up a
-short one elsewhere. Text is cleaned of anything IRC would misread
-(`bot.transports.text.no_controls`) and cut to fit the 512-byte line *as the
-server relays it*, prefix ``:nick!user@host`` included, at UTF-8 boundaries.
+short one elsewhere, and inside a target round robin between the people
+whose questions they answer (their budget keys), so one person's backlog
+delays another's answer by a line or so, not by the whole backlog. Text is
+cleaned of anything IRC would misread (`bot.transports.text.no_controls`)
+and cut to fit the 512-byte line *as the server relays it*, prefix
+``:nick!user@host`` included, at UTF-8 boundaries.
 
 What waits is bounded, so the lag is too: at most ``target_lines`` lines per
-target and ``total_lines`` in all. Past that, new lines are dropped and the
-target is told so once, until its queue has drained.
+target and ``total_lines`` in all. Past that, the newest line of the longest
+backlog in the target is shed to make room for someone whose backlog is
+shorter; when there is none to shed, new lines are dropped. The target is
+told once, until its queue has drained.
 """
 
 from __future__ import annotations
@@ -26,6 +31,42 @@ _MAX_USER, _MAX_HOST = 10, 63  # worst case until the server shows our real mask
 SHED = "(some lines were dropped: too much is waiting to be sent here; ask again in a minute)"
 
 
+class _TargetQueue:
+    """The lines waiting for one target: a lane per requester, served in turn."""
+
+    def __init__(self) -> None:
+        self._lanes: OrderedDict[str, deque[str]] = OrderedDict()
+        self.size = 0
+
+    def push(self, requester: str, line: str) -> None:
+        self._lanes.setdefault(requester, deque()).append(line)
+        self.size += 1
+
+    def pop(self) -> str:
+        """The next line of the requester whose turn it is; then it is the next one's turn."""
+        requester, lane = next(iter(self._lanes.items()))
+        line = lane.popleft()
+        self.size -= 1
+        if lane:
+            self._lanes.move_to_end(requester)
+        else:
+            del self._lanes[requester]
+        return line
+
+    def shed_for(self, requester: str) -> bool:
+        """Drop the newest line of the longest backlog if it is someone else's and longer
+        than ``requester``'s would be with one more line; whether a line was dropped."""
+        if not self._lanes:
+            return False
+        longest = max(self._lanes, key=lambda key: len(self._lanes[key]))
+        ours = len(self._lanes.get(requester, ()))
+        if longest == requester or len(self._lanes[longest]) <= ours + 1:
+            return False
+        self._lanes[longest].pop()
+        self.size -= 1
+        return True
+
+
 class Outbox:
     def __init__(self, write: Callable[[str], None], bucket: TokenBucket, nick: str, username: str, *,
                  target_lines: int = 30, total_lines: int = 120) -> None:
@@ -37,7 +78,7 @@ class Outbox:
         self.target_lines = target_lines
         self.total_lines = total_lines
         self._control: deque[str] = deque()
-        self._chat: OrderedDict[str, deque[str]] = OrderedDict()
+        self._chat: OrderedDict[str, _TargetQueue] = OrderedDict()
         self._chat_count = 0
         self._told: set[str] = set()  # targets told of dropped lines since their queue last drained
         self._ready = asyncio.Event()
@@ -47,34 +88,38 @@ class Outbox:
         self._control.append(line)
         self._ready.set()
 
-    def privmsg(self, target: str, lines: Iterable[str]) -> int:
-        """Queue ``lines`` for ``target``; the number of IRC lines that took."""
-        return self._chat_lines("PRIVMSG", target, lines)
+    def privmsg(self, target: str, lines: Iterable[str], requester: str = "") -> int:
+        """Queue ``lines`` for ``target``, in the turn of ``requester`` (whose question they
+        answer; "" for the bot's own); the number of IRC lines that took."""
+        return self._chat_lines("PRIVMSG", target, lines, requester)
 
-    def notice(self, target: str, text: str) -> int:
-        return self._chat_lines("NOTICE", target, [text])
+    def notice(self, target: str, text: str, requester: str = "") -> int:
+        return self._chat_lines("NOTICE", target, [text], requester)
 
-    def _chat_lines(self, command: str, target: str, lines: Iterable[str]) -> int:
+    def _chat_lines(self, command: str, target: str, lines: Iterable[str], requester: str) -> int:
         head = f"{command} {target} :"
         room = LINE_LIMIT - 2 - len(f":{self.source} {head}".encode())
-        queue = self._chat.setdefault(target, deque())
-        queued = dropped = 0
+        queue = self._chat.setdefault(target, _TargetQueue())
+        queued = dropped = 0  # this requester's lines; dropped: theirs or others' shed for them
         for line in lines:
             text = no_controls(line)
             if not text.strip():
                 continue
             for piece in split_utf8(text, room):
-                if len(queue) < self.target_lines and self._chat_count + queued < self.total_lines:
-                    queue.append(head + piece)
-                    queued += 1
-                else:
+                if queue.size >= self.target_lines or self._chat_count >= self.total_lines:
                     dropped += 1
-        if dropped and target not in self._told and self._chat_count + queued < self.total_lines + self.target_lines:
+                    if not queue.shed_for(requester):
+                        continue
+                    self._chat_count -= 1
+                queue.push(requester, head + piece)
+                self._chat_count += 1
+                queued += 1
+        if dropped and target not in self._told and self._chat_count < self.total_lines + self.target_lines:
             self._told.add(target)  # the notice may overrun the bounds, by one line per target told
-            queue.append(f"NOTICE {target} :{SHED}")
+            queue.push(requester, f"NOTICE {target} :{SHED}")
+            self._chat_count += 1
             queued += 1
-        self._chat_count += queued
-        if queue:
+        if queue.size:
             self._ready.set()
         else:
             del self._chat[target]
@@ -90,9 +135,9 @@ class Outbox:
             return None
         target, queue = next(iter(self._chat.items()))
         self._chat.move_to_end(target)
-        line = queue.popleft()
+        line = queue.pop()
         self._chat_count -= 1
-        if not queue:
+        if not queue.size:
             del self._chat[target]
             self._told.discard(target)
         return line

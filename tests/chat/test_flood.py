@@ -130,3 +130,35 @@ def test_every_line_fits_the_relayed_limit_and_carries_no_control_character() ->
     for line in sent:
         assert len((prefix + line).encode()) + 2 <= LINE_LIMIT
         assert not any(ord(char) < 0x20 for char in line)
+
+
+def test_one_persons_backlog_delays_anothers_answer_by_a_line_not_by_the_backlog() -> None:
+    async def scenario() -> list[str]:
+        sent: list[str] = []
+        box = outbox(sent, target_lines=40, total_lines=100)
+        box.privmsg("#ops", [f"flood {n}" for n in range(30)], "host:mallory")
+        box.privmsg("#ops", ["alice: you are alice"], "account:alice")
+        box.privmsg("#ops", ["bob: you are bob"], "account:bob")
+        await drain(box)
+        return sent
+
+    sent = asyncio.run(scenario())
+    assert sent.index("PRIVMSG #ops :alice: you are alice") <= 1
+    assert sent.index("PRIVMSG #ops :bob: you are bob") <= 3
+    assert [line for line in sent if "flood" in line] == [f"PRIVMSG #ops :flood {n}" for n in range(30)]
+
+
+def test_a_full_target_sheds_the_longest_backlog_first() -> None:
+    async def scenario() -> tuple[list[str], int]:
+        sent: list[str] = []
+        box = outbox(sent, target_lines=10, total_lines=25)
+        box.privmsg("#ops", [f"flood {n}" for n in range(10)], "host:mallory")
+        taken = box.privmsg("#ops", ["alice 1", "alice 2", "alice 3"], "account:alice")
+        await drain(box)
+        return sent, taken
+
+    sent, taken = asyncio.run(scenario())
+    assert taken == 4  # hers, and the notice that lines were dropped
+    assert [line for line in sent if "alice" in line] == [f"PRIVMSG #ops :alice {n}" for n in (1, 2, 3)]
+    assert [line for line in sent if "flood" in line] == [f"PRIVMSG #ops :flood {n}" for n in range(7)]
+    assert sent.count(f"NOTICE #ops :{SHED}") == 1

@@ -4,6 +4,8 @@ nick change must not reset. Each test has a bot of its own."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bot.core.message import Reply
@@ -107,3 +109,23 @@ def test_people_on_other_hosts_or_accounts_keep_their_own_budget(ircd: InspircdA
     mallory.sock.sendall(b"PRIVMSG #ops :!whoami\r\n" * 6)
     mallory.expect(lambda l: l.command == "NOTICE" and l.nick == "fairbot", what="the notice")
     assert bob.ask("#ops", "!whoami", "fairbot").text.startswith("bob: you are bob")  # his account, his budget
+
+
+def test_one_persons_backlog_does_not_hold_up_anothers_answer(ircd: InspircdAnope, bots, irc_people) -> None:
+    bots.irc(ircd.tls_port, nick="queuebot", flood={"burst": 1, "rate": 2.0, "user_burst": 100, "user_rate": 1.0})
+    mallory, alice = irc_people(ircd.port, "mallory"), irc_people(ircd.port, "alice", "alice")
+    connect_all(mallory, alice)
+    for person in (mallory, alice):
+        person.join("#ops")
+    bot_is_there(alice, "#ops", bot="queuebot")
+    mallory.sock.sendall(f"PRIVMSG #ops :queuebot: {SPLIT_BRAIN}\r\n".encode() * 6)  # some 40 lines to send
+    alice.expect(lambda l: l.nick == "queuebot" and l.text.startswith("mallory: "), what="mallory's first answer")
+    alice.forget()
+    asked = time.monotonic()
+    alice.say("#ops", "!whoami")
+    answer = alice.said("#ops", "queuebot", timeout=60, starting="alice: ")
+    waited = time.monotonic() - asked
+    ahead = [line for line in alice.backlog if line.nick == "queuebot"]
+    print(f"\nalice's answer behind mallory's backlog: {len(ahead)} lines ahead of it, {waited:.1f} s at 2 lines/s")
+    assert answer.text.startswith("alice: you are alice")
+    assert len(ahead) <= 3, [line.text for line in ahead]
