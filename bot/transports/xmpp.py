@@ -42,7 +42,6 @@ from bot.transports.text import inbound, xml_safe
 log = logging.getLogger(__name__)
 
 ANONYMOUS_ROOM = "this room hides real JIDs from me, so I cannot tell who you are; ask me in a direct message"
-_MUC_USER = "http://jabber.org/protocol/muc#user"
 _SECRET_PAYLOAD = re.compile(
     r"(<(?:auth|response|challenge|success)\b[^>]*xmpp-sasl[^>]*>|<password\b[^>]*>)[^<]*(</)")
 
@@ -294,14 +293,16 @@ class XmppSession(Session):
         sender = stanza["from"]
         if sender.bare == self.client.boundjid.bare:
             return
-        through_room = (sender.bare in self.live or self.chat.room(sender.bare) is not None
-                        or stanza.xml.find(f"{{{_MUC_USER}}}x") is not None)
-        if not through_room:
+        # Only where it comes from says whether it came through a room: what a
+        # stanza carries (a muc#user element) is the sender's to choose.
+        if sender.bare not in self.live:
+            if self.chat.room(sender.bare) is not None:
+                return  # one of our rooms, not joined (yet): nobody there can be told apart
             identity = Identity("xmpp", sender.bare, sender.bare)  # the server vouches for it
         elif not sender.resource:
             return  # from the room itself (an invitation, a notice): nobody to answer
         else:  # a private message from someone in a room: only the room knows who
-            real = self.muc.get_jid_property(sender.bare, sender.resource, "jid") if sender.bare in self.live else None
+            real = self.muc.get_jid_property(sender.bare, sender.resource, "jid")
             identity = (Identity("xmpp", sender.resource, slixmpp.JID(real).bare) if real
                         else Identity("xmpp", sender.resource, None, ANONYMOUS_ROOM))
         self._received(stanza, identity, None, None, (self.bot_name,), private=True)

@@ -4,6 +4,8 @@ lines with invisible characters. Each test has a bot (``bot2``) of its own."""
 
 from __future__ import annotations
 
+from xml.etree import ElementTree
+
 import pytest
 
 from bot.core.message import Reply
@@ -54,3 +56,23 @@ def test_pages_are_dropped_when_their_holder_leaves_the_room(bots, prosody, secr
     aloop.run(alice.leave(room, "alice"))
     alice = in_room(aloop, alice, room, "alice")
     assert ask_room(aloop, alice, room, "alice", "!more") == ["alice: nothing more to show."]
+
+
+def _claiming_a_room(person, to: str, text: str) -> None:
+    """A direct message that carries a muc#user element, as if it came through a room."""
+    message = person.client.make_message(mto=to, mbody=text, mtype="chat")
+    message.append(ElementTree.Element("{http://jabber.org/protocol/muc#user}x"))
+    message.send()
+
+
+def test_a_direct_message_dressed_as_a_room_message_is_still_from_its_sender(
+        bots, prosody, secrets, aloop, xmpp_people) -> None:
+    own_bot(bots, prosody, secrets, rooms=["dressed@conference.localhost"], ignore=["bob@localhost"])
+    alice = in_room(aloop, xmpp_people("alice"), "dressed@conference.localhost", "alice")  # the bot is online
+    bob = xmpp_people("bob")
+    _claiming_a_room(alice, "bot2@localhost", "!whoami")
+    reply = aloop.run(alice.expect(lambda m: m["type"] == "chat" and m["from"].bare == "bot2@localhost"))
+    assert reply["body"] == "you are alice@localhost, verified as xmpp:alice@localhost; an operator."
+    _claiming_a_room(bob, "bot2@localhost", "!whoami")  # bob is on the ignore list
+    bob.tell("bot2@localhost", "!whoami")
+    assert [m["body"] for m in aloop.run(bob.messages_during(3)) if m["from"].bare == "bot2@localhost"] == []
