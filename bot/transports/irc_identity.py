@@ -37,11 +37,12 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from bot.core.message import Identity
-from bot.transports.irc_whois import OpenWhois, PendingWhois, WhoisReply
+from bot.transports.irc_whois import OpenWhois, PendingWhois, WhoisBusy, WhoisReply
 
 NOT_LOGGED_IN = "not logged in to a services account"
 NICK_MOVED = "your nick changed hands while your line waited; send it again"
 WHOIS_TIMED_OUT = "your services login could not be checked (WHOIS timed out)"
+WHOIS_BUSY = "your services login could not be checked (too many lookups are waiting); send it again in a minute"
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _FOLDS = {
     "ascii": str.maketrans(_UPPER, _UPPER.lower()),
@@ -73,7 +74,7 @@ class AccountTracker:
 
     def __init__(
         self,
-        ask_whois: Callable[[str], None],
+        ask_whois: Callable[[str], bool],  # False: no room to send it now
         *,
         realm: str = "irc",
         ttl: float = 60.0,
@@ -256,6 +257,8 @@ class AccountTracker:
         arrived = self.epoch() if epoch is None else epoch
         try:
             account = await self._account_after(nick, arrived)
+        except WhoisBusy:
+            return Identity(self.realm, nick, None, WHOIS_BUSY)  # fail closed
         except TimeoutError:
             return Identity(self.realm, nick, None, WHOIS_TIMED_OUT)
         if self._moved_since(self._fold(nick), arrived):

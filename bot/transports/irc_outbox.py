@@ -10,8 +10,9 @@ cleaned of anything IRC would misread (`bot.transports.text.no_controls`)
 and cut to fit the 512-byte line *as the server relays it*, prefix
 ``:nick!user@host`` included, at UTF-8 boundaries.
 
-What waits is bounded, so the lag is too: at most ``target_lines`` lines per
-target and ``total_lines`` in all. Past that, the newest line of the longest
+What waits is bounded, so the lag is too: at most ``control_lines``
+requests that may be refused (WHOIS: the asker is then unverified), and
+at most ``target_lines`` chat lines per target and ``total_lines`` in all. Past that, the newest line of the longest
 backlog in the target is shed to make room for someone whose backlog is
 shorter; when there is none to shed, new lines are dropped. The target is
 told once, until its queue has drained.
@@ -69,7 +70,7 @@ class _TargetQueue:
 
 class Outbox:
     def __init__(self, write: Callable[[str], None], bucket: TokenBucket, nick: str, username: str, *,
-                 target_lines: int = 30, total_lines: int = 120) -> None:
+                 target_lines: int = 30, total_lines: int = 120, control_lines: int = 30) -> None:
         if target_lines < 2 or total_lines < target_lines:
             raise ValueError("the outbox needs target_lines >= 2 and total_lines >= target_lines")
         self._write = write
@@ -77,6 +78,7 @@ class Outbox:
         self.source = f"{nick}!~{username[:_MAX_USER]}@{'x' * _MAX_HOST}"
         self.target_lines = target_lines
         self.total_lines = total_lines
+        self.control_lines = control_lines
         self._control: deque[str] = deque()
         self._chat: OrderedDict[str, _TargetQueue] = OrderedDict()
         self._chat_count = 0
@@ -84,9 +86,17 @@ class Outbox:
         self._ready = asyncio.Event()
 
     def control(self, line: str) -> None:
-        """A request of the bot's own (WHOIS, JOIN): sent before chat lines."""
+        """A request of the bot's own (JOIN, NICK): sent before chat lines."""
         self._control.append(line)
         self._ready.set()
+
+    def request(self, line: str) -> bool:
+        """A request that may be refused (WHOIS), before chat lines; False when
+        ``control_lines`` requests wait already."""
+        if len(self._control) >= self.control_lines:
+            return False
+        self.control(line)
+        return True
 
     def privmsg(self, target: str, lines: Iterable[str], requester: str = "") -> int:
         """Queue ``lines`` for ``target``, in the turn of ``requester`` (whose question they

@@ -43,6 +43,7 @@ _JOIN_REFUSED = {"channelisfull", "inviteonlychan", "bannedfromchan", "badchanne
 LOGIN_TIMEOUT = 15.0
 # How much may wait in the outbox, in seconds of sending at the configured rate.
 TARGET_QUEUE_SECONDS, TOTAL_QUEUE_SECONDS = 30, 120
+WHOIS_QUEUE_SECONDS = 10  # a WHOIS that waits longer would time out anyway
 
 
 def tls_context(settings: IrcSettings) -> ssl.SSLContext:
@@ -78,7 +79,8 @@ class IrcSession(Session):
         target_lines = max(10, int(TARGET_QUEUE_SECONDS * flood.rate))
         self.outbox = Outbox(self._write_paced, TokenBucket(flood.burst, flood.rate), self.chat.nick,
                              settings.username, target_lines=target_lines,
-                             total_lines=max(target_lines, int(TOTAL_QUEUE_SECONDS * flood.rate)))
+                             total_lines=max(target_lines, int(TOTAL_QUEUE_SECONDS * flood.rate)),
+                             control_lines=max(4, int(WHOIS_QUEUE_SECONDS * flood.rate)))
         self.nick = self.chat.nick
         self.established = False
         self.logged_in = False
@@ -227,8 +229,8 @@ class IrcSession(Session):
             return
         self.outbox.privmsg(target, lines)
 
-    def _whois(self, nick: str) -> None:
-        self.outbox.control(f"WHOIS {nick}")
+    def _whois(self, nick: str) -> bool:
+        return self.outbox.request(f"WHOIS {nick}")
 
     async def _whois_self(self) -> WhoisReply | None:
         try:

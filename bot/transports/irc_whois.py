@@ -21,6 +21,10 @@ from dataclasses import dataclass
 _UNANSWERED_KEPT = 4
 
 
+class WhoisBusy(TimeoutError):
+    """The WHOIS was never sent: too many requests wait to go out already."""
+
+
 @dataclass(frozen=True)
 class WhoisReply:
     """What one WHOIS said about a nick's login."""
@@ -54,7 +58,7 @@ class PendingWhois:
 class OpenWhois:
     """The WHOISes sent and not yet answered, per nick, oldest first."""
 
-    def __init__(self, send: Callable[[str], None], fold: Callable[[str], str], capacity: int) -> None:
+    def __init__(self, send: Callable[[str], bool], fold: Callable[[str], str], capacity: int) -> None:
         self._send = send
         self._fold = fold
         self.capacity = capacity
@@ -64,13 +68,17 @@ class OpenWhois:
         return len(self._open)
 
     def ask(self, nick: str, asked: int) -> PendingWhois:
-        """Send a WHOIS for ``nick``, numbered ``asked``."""
+        """Send a WHOIS for ``nick``, numbered ``asked``. If ``send`` refuses it (the
+        queue of requests is full), the answer is `WhoisBusy` at once, and nothing
+        is kept open: no reply is coming to be matched to it."""
         key = self._fold(nick)
         pending = PendingWhois(nick, asked)
+        if not self._send(nick):
+            pending.done.set_exception(WhoisBusy(f"no room to ask WHOIS {nick}"))
+            return pending
         self._open[key] = [*self._open.pop(key, [])[-_UNANSWERED_KEPT:], pending]
         while len(self._open) > self.capacity:  # their waiters time out: nobody is vouched for
             del self._open[next(iter(self._open))]
-        self._send(nick)
         return pending
 
     def latest(self, nick: str) -> PendingWhois | None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.transports.irc_identity import NICK_MOVED, NOT_LOGGED_IN, AccountTracker
+from bot.transports.flood import TokenBucket
+from bot.transports.irc_identity import NICK_MOVED, NOT_LOGGED_IN, WHOIS_BUSY, AccountTracker
+from bot.transports.irc_outbox import Outbox
 
 
 def oftc_like(**options: Any) -> tuple[AccountTracker, list[str]]:
     asked: list[str] = []
-    tracker = AccountTracker(asked.append, whois_timeout=0.2, **options)
+    tracker = AccountTracker(lambda nick: asked.append(nick) is None, whois_timeout=0.2, **options)
     tracker.configure(caps=set(), casemapping="rfc1459")  # no account-tag, no account-notify
     tracker.names("#tor-project", ["@alice", "+bob", "mallory"])
     return tracker, asked
@@ -176,3 +178,30 @@ def test_answers_without_account_notify_expire():
 
     before, after = asyncio.run(scenario())
     assert (before, after) == (3, 1)
+
+
+def test_when_the_whois_queue_is_full_the_sender_is_unverified_at_once():
+    async def scenario():
+        sent: list[str] = []
+        box = Outbox(sent.append, TokenBucket(1, 0.01), "gntbot", "gntbot", control_lines=2)  # nothing drains
+        tracker = AccountTracker(lambda nick: box.request(f"WHOIS {nick}"), whois_timeout=3600.0)
+        tracker.configure(caps=set(), casemapping="rfc1459")
+        tracker.names("#tor-project", ["alice", "bob", "mallory", "dave"])
+        late = asyncio.ensure_future(asyncio.gather(tracker.identify("alice"), tracker.identify("bob")))
+        await asyncio.sleep(0)
+        asking = [asyncio.ensure_future(tracker.identify(nick)) for nick in ("mallory", "dave")]
+        for _ in range(3):  # a few turns of the loop, no time: not the 3,600 s timeout
+            await asyncio.sleep(0)
+        answered_at_once = all(task.done() for task in asking)
+        refused = await asyncio.gather(*asking)
+        box.control("JOIN #tor-project")  # the bot's own requests still go in
+        for nick in ("alice", "bob"):
+            tracker.whois_registered(nick)
+            tracker.whois_end(nick)
+        return refused, answered_at_once, await late, box.pending()
+
+    refused, at_once, answered, pending = asyncio.run(scenario())
+    assert [identity.unverified_reason for identity in refused] == [WHOIS_BUSY, WHOIS_BUSY]
+    assert at_once and all(identity.account is None for identity in refused)  # fail closed, and at once
+    assert [identity.account for identity in answered] == ["alice", "bob"]  # the replies still match theirs
+    assert pending == 3
