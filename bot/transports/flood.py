@@ -59,6 +59,12 @@ class TokenBucket:
             await asyncio.sleep(self.wait_time())
 
 
+# How much may wait for one target (a channel, a room, a person), in seconds of
+# sending at the configured rate, and what the target is told when more is shed.
+TARGET_QUEUE_SECONDS = 30
+SHED = "(some lines were dropped: too much is waiting to be sent here; ask again in a minute)"
+
+
 class Admission(enum.Enum):
     ACCEPT = "accept"
     WARN = "warn"  # refused, and the sender has not been told yet
@@ -130,6 +136,36 @@ class InboundLimiter:
             if now - oldest.touched < self._idle and len(self._budgets) < self._max:
                 return
             self._budgets.popitem(last=False)
+
+
+class Backlog:
+    """How many answers wait to be sent to each target, at most ``limit`` each.
+
+    `reserve` is ACCEPT while there is room, then WARN once (tell the target
+    that answers are shed), then DROP until the target's backlog has drained."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._waiting: dict[str, int] = {}
+        self._told: set[str] = set()
+
+    def reserve(self, target: str) -> Admission:
+        waiting = self._waiting.get(target, 0)
+        if waiting < self.limit:
+            self._waiting[target] = waiting + 1
+            return Admission.ACCEPT
+        if target in self._told:
+            return Admission.DROP
+        self._told.add(target)
+        return Admission.WARN
+
+    def release(self, target: str) -> None:
+        """One answer for ``target`` is sent (or given up)."""
+        waiting = self._waiting.pop(target, 1) - 1
+        if waiting > 0:
+            self._waiting[target] = waiting
+        else:
+            self._told.discard(target)
 
 
 def utf8_cut(text: str, limit: int) -> tuple[str, str]:

@@ -24,12 +24,11 @@ import asyncio
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 
-from bot.transports.flood import TokenBucket, split_utf8
+from bot.transports.flood import SHED, TokenBucket, split_utf8
 from bot.transports.text import no_controls
 
 LINE_LIMIT = 512
 _MAX_USER, _MAX_HOST = 10, 63  # worst case until the server shows our real mask
-SHED = "(some lines were dropped: too much is waiting to be sent here; ask again in a minute)"
 
 
 class _TargetQueue:

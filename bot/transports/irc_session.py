@@ -22,7 +22,7 @@ from irc.connection import AioFactory
 from jaraco.stream.buffer import LenientDecodingLineBuffer
 
 from bot.core.dispatch import Dispatcher
-from bot.transports.flood import InboundLimiter, TokenBucket
+from bot.transports.flood import TARGET_QUEUE_SECONDS, InboundLimiter, TokenBucket
 from bot.transports.irc_auth import CapNegotiation, nickserv_login
 from bot.transports.irc_channels import ChannelKeeper
 from bot.transports.irc_identity import AccountTracker, fold
@@ -42,7 +42,7 @@ _NICK_TAKEN = {"nicknameinuse", "erroneusnickname", "nickcollision", "unavailres
 _JOIN_REFUSED = {"channelisfull", "inviteonlychan", "bannedfromchan", "badchannelkey", "nochanmodes"}
 LOGIN_TIMEOUT = 15.0
 # How much may wait in the outbox, in seconds of sending at the configured rate.
-TARGET_QUEUE_SECONDS, TOTAL_QUEUE_SECONDS = 30, 120
+TOTAL_QUEUE_SECONDS = 120
 WHOIS_QUEUE_SECONDS = 10  # a WHOIS that waits longer would time out anyway
 
 

@@ -26,7 +26,7 @@ from bot.core.dispatch import Dispatcher
 from bot.core.message import Identity, Message
 from bot.core.people import XMPP
 from bot.transports.conversation import Lanes, read_line, respond
-from bot.transports.flood import Admission, InboundLimiter, TokenBucket
+from bot.transports.flood import SHED, TARGET_QUEUE_SECONDS, Admission, Backlog, InboundLimiter, TokenBucket
 from bot.transports.metrics import ChatStats
 from bot.transports.reconnect import ExponentialBackoff, ReconnectStrategy, Rejoins
 from bot.transports.session import (
@@ -120,6 +120,7 @@ class XmppSession(Session):
         self.client = client
         self.muc = self.client.plugin["xep_0045"]
         self.bucket = TokenBucket(self.chat.flood.burst, self.chat.flood.rate)
+        self.backlog = Backlog(max(4, int(TARGET_QUEUE_SECONDS * self.chat.flood.rate)))  # answers per target
         self.lanes = Lanes()
         self.live: dict[str, str] = {}  # room -> our nick, once joined (history over)
         self._started: asyncio.Future[None] = loop.create_future()
@@ -324,12 +325,26 @@ class XmppSession(Session):
                                                  f"I am ignoring your lines for about {wait} s.")])
         if admission is not Admission.ACCEPT:
             return
+        target = room_name or str(stanza["from"])
+        room_or_sender = slixmpp.JID(room_name) if room_name else stanza["from"]
+        kind = "groupchat" if room_name else "chat"
+        waiting = self.backlog.reserve(target)
+        if waiting is Admission.WARN:
+            self._send(room_or_sender, kind, [SHED])  # may overrun the bound: once per target and episode
+        if waiting is not Admission.ACCEPT:
+            return
         self.stats.received += 1
         text, addressed = parsed
         message = Message(text, replace(identity, address=str(stanza["from"])), room_name, addressed)
-        self.lanes.submit((room_name, str(stanza["from"])), lambda: self._answer(message, stanza["from"], who))
+        self.lanes.submit((room_name, str(stanza["from"])), lambda: self._answer(message, stanza["from"], who, target))
 
-    async def _answer(self, message: Message, sender: slixmpp.JID, budget: str) -> None:
+    async def _answer(self, message: Message, sender: slixmpp.JID, budget: str, target: str) -> None:
+        try:
+            await self._answer_now(message, sender, budget)
+        finally:
+            self.backlog.release(target)
+
+    async def _answer_now(self, message: Message, sender: slixmpp.JID, budget: str) -> None:
         for outgoing in await respond(self.dispatcher, message, self.chat.long_output):
             await self.bucket.take()
             self.limiter.charge(budget, 1)  # one message, however many lines

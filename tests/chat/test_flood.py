@@ -6,7 +6,7 @@ import asyncio
 
 from irc.client import NickMask
 
-from bot.transports.flood import Admission, InboundLimiter, TokenBucket
+from bot.transports.flood import Admission, Backlog, InboundLimiter, TokenBucket
 from bot.transports.irc_lines import audience, budget_key
 from bot.transports.irc_outbox import LINE_LIMIT, SHED, Outbox
 
@@ -162,3 +162,15 @@ def test_a_full_target_sheds_the_longest_backlog_first() -> None:
     assert [line for line in sent if "alice" in line] == [f"PRIVMSG #ops :alice {n}" for n in (1, 2, 3)]
     assert [line for line in sent if "flood" in line] == [f"PRIVMSG #ops :flood {n}" for n in range(7)]
     assert sent.count(f"NOTICE #ops :{SHED}") == 1
+
+
+def test_a_targets_backlog_is_bounded_and_told_once_per_episode() -> None:
+    backlog = Backlog(2)
+    assert [backlog.reserve("#ops") for _ in range(4)] == [Admission.ACCEPT, Admission.ACCEPT,
+                                                           Admission.WARN, Admission.DROP]
+    assert backlog.reserve("alice@example.org") is Admission.ACCEPT  # another target, its own bound
+    backlog.release("#ops")
+    assert backlog.reserve("#ops") is Admission.ACCEPT
+    backlog.release("#ops")
+    backlog.release("#ops")  # drained: the next episode is told again
+    assert [backlog.reserve("#ops") for _ in range(3)][-1] is Admission.WARN

@@ -10,6 +10,7 @@ import pytest
 
 from bot.core.message import Reply
 from bot.core.registry import Invocation
+from bot.transports.flood import SHED
 
 from .common import UNSEEN, ask_direct, ask_room, in_room
 
@@ -76,3 +77,16 @@ def test_a_direct_message_dressed_as_a_room_message_is_still_from_its_sender(
     _claiming_a_room(bob, "bot2@localhost", "!whoami")  # bob is on the ignore list
     bob.tell("bot2@localhost", "!whoami")
     assert [m["body"] for m in aloop.run(bob.messages_during(3)) if m["from"].bare == "bot2@localhost"] == []
+
+
+def test_answers_waiting_for_a_room_are_bounded_and_the_room_is_told_once(
+        bots, prosody, secrets, aloop, xmpp_people) -> None:
+    room = "backlog@conference.localhost"
+    own_bot(bots, prosody, secrets, rooms=[room],
+            flood={"burst": 1, "rate": 0.1, "user_burst": 100, "user_rate": 1.0})  # at most 4 answers wait
+    alice = in_room(aloop, xmpp_people("alice"), room, "alice")
+    for n in range(12):
+        alice.say(room, f"!whoami {n}")
+    got = [m["body"] for m in aloop.run(alice.messages_during(4)) if m["type"] == "groupchat" and m["mucnick"] != "alice"]
+    assert got.count(SHED) == 1, got
+    assert len(got) <= 3, got  # the shed notice and the first answer or two, not twelve queued for two minutes
