@@ -99,25 +99,29 @@ def test_a_nick_change_does_not_refill_the_budget(ircd: InspircdAnope, bots, irc
     assert not mallory.collect(lambda l: l.nick == "budgetbot" and l.text.startswith("mallory2: "), 1.5)
 
 
-def test_people_on_other_hosts_or_accounts_keep_their_own_budget(ircd: InspircdAnope, bots, irc_people) -> None:
-    bots.irc(ircd.tls_port, nick="fairbot", flood={"burst": 10, "rate": 40.0, "user_burst": 4, "user_rate": 0.01})
-    mallory, bob = irc_people(ircd.port, "mallory"), irc_people(ircd.port, "bob", "bob")
-    connect_all(mallory, bob)
-    for person in (mallory, bob):
+def mallory_and(ircd: InspircdAnope, bots, irc_people, other: str, bot: str,
+                flood: dict[str, float]) -> tuple[IrcPerson, IrcPerson]:
+    """A bot with ``flood`` settings, and in its #ops mallory (no account) and ``other`` (logged in)."""
+    bots.irc(ircd.tls_port, nick=bot, flood=flood)
+    mallory, someone = irc_people(ircd.port, "mallory"), irc_people(ircd.port, other, other)
+    connect_all(mallory, someone)
+    for person in (mallory, someone):
         person.join("#ops")
-    bot_is_there(bob, "#ops", bot="fairbot")
+    bot_is_there(someone, "#ops", bot=bot)
+    return mallory, someone
+
+
+def test_people_on_other_hosts_or_accounts_keep_their_own_budget(ircd: InspircdAnope, bots, irc_people) -> None:
+    mallory, bob = mallory_and(ircd, bots, irc_people, "bob", "fairbot",
+                               {"burst": 10, "rate": 40.0, "user_burst": 4, "user_rate": 0.01})
     mallory.sock.sendall(b"PRIVMSG #ops :!whoami\r\n" * 6)
     mallory.expect(lambda l: l.command == "NOTICE" and l.nick == "fairbot", what="the notice")
     assert bob.ask("#ops", "!whoami", "fairbot").text.startswith("bob: you are bob")  # his account, his budget
 
 
 def test_one_persons_backlog_does_not_hold_up_anothers_answer(ircd: InspircdAnope, bots, irc_people) -> None:
-    bots.irc(ircd.tls_port, nick="queuebot", flood={"burst": 1, "rate": 2.0, "user_burst": 100, "user_rate": 1.0})
-    mallory, alice = irc_people(ircd.port, "mallory"), irc_people(ircd.port, "alice", "alice")
-    connect_all(mallory, alice)
-    for person in (mallory, alice):
-        person.join("#ops")
-    bot_is_there(alice, "#ops", bot="queuebot")
+    mallory, alice = mallory_and(ircd, bots, irc_people, "alice", "queuebot",
+                                 {"burst": 1, "rate": 2.0, "user_burst": 100, "user_rate": 1.0})
     mallory.sock.sendall(f"PRIVMSG #ops :queuebot: {SPLIT_BRAIN}\r\n".encode() * 6)  # some 40 lines to send
     alice.expect(lambda l: l.nick == "queuebot" and l.text.startswith("mallory: "), what="mallory's first answer")
     alice.forget()
