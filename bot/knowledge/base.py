@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.knowledge import embedding
 from bot.knowledge.answer import Answer, Hit, build_answer
+from bot.knowledge.builder import update_in_child
 from bot.knowledge.index import IndexedSection, RunbookIndex, UpdateReport
 from bot.knowledge.search import Ranker, Ranking
 from bot.knowledge.semantic import SemanticReranker
@@ -34,9 +35,13 @@ class KnowledgeBase:
         self._semantic = embedding.available() if semantic is None else semantic
 
     def refresh(self) -> UpdateReport:
-        """Re-index changed runbooks and reload the ranker if anything changed."""
+        """Re-index changed runbooks and reload the ranker if anything changed.
+
+        The folder is looked at here; re-indexing runs in a child process
+        (`builder`), so that parsing costs this process neither time nor memory.
+        """
         with self._lock:
-            report = self.index.update()
+            report = self.index.unchanged() or update_in_child(self.index)
             if report.touched or self._ranker is None:
                 sections = self.index.sections()
                 self._ranker = Ranker(sections, self._reranker(sections))

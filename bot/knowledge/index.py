@@ -38,7 +38,7 @@ from bot.errors import GntbotError
 from bot.knowledge.analysis import analyse_section
 from bot.knowledge.budget import Budget
 from bot.knowledge.files import UnreadableRunbook, locate, read_runbook, runbook_files
-from bot.knowledge.manifest import Manifest, fingerprint, forget, read_manifest, write_manifest
+from bot.knowledge.manifest import Manifest, fingerprint, forget, is_current, read_manifest, write_manifest
 from bot.knowledge.markdown import parse_runbook
 from bot.knowledge.sections import Section
 from bot.state.private import prepare_directory
@@ -169,9 +169,28 @@ class RunbookIndex:
         try:
             return self._update()
         except DamagedIndex as damage:
-            log.warning("%s; rebuilding it from the runbooks", damage)
-            forget(self.index_dir)
+            self._forget(damage)
             return self._update()
+
+    def unchanged(self) -> UpdateReport | None:
+        """What `update` would report if it would change nothing; None if it has work to do."""
+        manifest = read_manifest(self.index_dir, self.root) if self.root.is_dir() else None
+        with self._decoding():
+            if manifest is None or not whoosh_index.exists_in(self._whoosh_dir):
+                return None
+        if not is_current(manifest, self.root):
+            return None
+        try:
+            sections = self.section_count()
+        except DamagedIndex as damage:
+            self._forget(damage)
+            return None
+        return UpdateReport(skipped=[entry["reason"] for entry in manifest.skipped.values()], sections=sections)
+
+    def _forget(self, damage: DamagedIndex) -> None:
+        """Make the next update a rebuild from scratch, and say so."""
+        log.warning("%s; rebuilding it from the runbooks", damage)
+        forget(self.index_dir)
 
     def _update(self) -> UpdateReport:
         self._prepare()
@@ -303,8 +322,7 @@ class RunbookIndex:
         try:
             return self._read_sections()
         except DamagedIndex as damage:
-            log.warning("%s; rebuilding it from the runbooks", damage)
-            forget(self.index_dir)
+            self._forget(damage)
             self.update()
             return self._read_sections()
 

@@ -4,7 +4,9 @@ Indexed files are recorded with their size, modification time and SHA-256,
 so an update re-reads only files whose size or time changed and re-indexes
 only those whose content did. Skipped files are recorded with the reason and
 the `fingerprint` of the entry in the folder, so a file that stays broken is
-warned about once per change, not at every reload.
+warned about once per change, not at every reload. `is_current` tells from
+the folder alone (names, sizes, times: nothing read) whether an update would
+have anything to do.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bot.knowledge.files import UnreadableRunbook, locate, runbook_files
 
 SCHEMA_VERSION = 3  # 3: possessives and contractions as words; paragraphs and code order kept
 MANIFEST = "gntbot-manifest.json"
@@ -28,6 +32,26 @@ def fingerprint(path: Path) -> list[int]:
     """What changes when the folder entry ``path`` is edited, replaced or re-linked."""
     info = os.lstat(path)
     return [info.st_mode, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+
+
+def is_current(manifest: Manifest, root: Path) -> bool:
+    """Does ``manifest`` still describe every file of ``root`` (resolved), as an update would leave it?"""
+    names = set()
+    for path in runbook_files(root):
+        name = path.relative_to(root).as_posix()
+        names.add(name)
+        skipped, indexed = manifest.skipped.get(name), manifest.files.get(name)
+        try:
+            if skipped is not None:
+                if skipped["fingerprint"] != fingerprint(path):
+                    return False
+                continue
+            _, info = locate(path, root)
+        except (OSError, UnreadableRunbook):
+            return False
+        if indexed is None or (indexed["size"], indexed["mtime_ns"]) != (info.st_size, info.st_mtime_ns):
+            return False
+    return names == manifest.files.keys() | manifest.skipped.keys()
 
 
 def read_manifest(index_dir: Path, root: Path) -> Manifest | None:

@@ -63,3 +63,16 @@ def test_an_answer_carries_a_bounded_number_of_commands_of_bounded_length():
 def test_a_huge_heading_is_clipped():
     sections = parse_runbook("# " + "![" * 100_000 + "\n\ntext\n", "page.md")
     assert sections[0].text == "text" and len(sections[0].heading) <= 200
+
+
+def test_parsing_a_page_costs_the_bot_process_no_memory(runbooks: Path, tmp_path: Path):
+    # Parsed in the bot's process, a 2 MB page made millions of markdown-it
+    # tokens, and the garbage collector's passes over them held the interpreter
+    # lock for 0.1-0.3 s at a time: every transport stalled. Pages are parsed
+    # in a child process now; what stays here is the finished index.
+    (runbooks / "table.md").write_text("# Table\n\n|a|b|\n|-|-|\n" + "|cell|tail|\n" * 10_000)
+    knowledge = KnowledgeBase(runbooks, tmp_path / "index")
+    peak = peak_bytes(knowledge.refresh)
+    assert peak < 5_000_000, f"{peak / 1e6:.0f} MB"
+    assert knowledge.last_refresh is not None and "table.md" in knowledge.last_refresh[1].added
+    assert knowledge.search("split brain recovery", 1)[0].section.title == "Split brain recovery"

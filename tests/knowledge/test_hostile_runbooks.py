@@ -136,3 +136,16 @@ def test_a_damaged_segment_is_rebuilt_and_said_in_the_log(runbooks: Path, tmp_pa
     knowledge.refresh()
     assert knowledge.search("split brain recovery", 1)[0].section.title == "Split brain recovery"
     assert "damaged" in caplog.text and "rebuilding" in caplog.text
+
+
+def test_a_refresh_of_an_unchanged_folder_starts_no_indexer(runbooks: Path, tmp_path: Path, monkeypatch):
+    from bot.knowledge import base
+
+    knowledge = KnowledgeBase(runbooks, tmp_path / "index")
+    first = knowledge.refresh()
+    monkeypatch.setattr(base, "update_in_child", lambda index: pytest.fail("an indexer was started"))
+    again = knowledge.refresh()
+    assert not again.touched and again.sections == first.sections == 5
+    monkeypatch.undo()
+    (runbooks / "howto" / "drbd.md").write_text("# DRBD\n\n## Resync\n\nWait for the resync.\n")
+    assert knowledge.refresh().changed == ["howto/drbd.md"]
