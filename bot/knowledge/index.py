@@ -36,7 +36,7 @@ from whoosh.fields import ID, STORED, Schema
 
 from bot.errors import GntbotError
 from bot.knowledge.analysis import analyse_section
-from bot.knowledge.budget import Budget
+from bot.knowledge.budget import Budget, Capacity, IndexFull
 from bot.knowledge.files import UnreadableRunbook, locate, read_runbook, runbook_files
 from bot.knowledge.manifest import Manifest, fingerprint, forget, is_current, read_manifest, write_manifest
 from bot.knowledge.markdown import parse_runbook
@@ -214,6 +214,7 @@ class RunbookIndex:
         """The manifest of the folder as it is now, and the fields of the files to (re-)index."""
         current = Manifest()
         to_index: dict[str, list[dict]] = {}
+        capacity, full = Capacity(), []
         for path in runbook_files(self.root):
             name = path.relative_to(self.root).as_posix()
             try:
@@ -226,15 +227,23 @@ class RunbookIndex:
                 report.skipped.append(earlier["reason"])
                 continue
             try:
-                current.files[name], fields = self._look_at(path, name, known.files.get(name), report)
+                entry, fields = self._look_at(path, name, known.files.get(name), report)
+                capacity.admit(name, entry)
             except UnreadableRunbook as error:
-                log.warning("skipping runbook %s", error)
+                if isinstance(error, IndexFull):
+                    full.append(name)  # one warning for them all, below
+                else:
+                    log.warning("skipping runbook %s", error)
                 current.skipped[name] = {"fingerprint": mark, "reason": str(error)}
                 report.skipped.append(str(error))
                 continue
+            current.files[name] = entry
             if fields is not None:
                 (report.changed if name in known.files else report.added).append(name)
                 to_index[name] = fields
+        if full:
+            log.warning("skipping runbook %s and %d more file(s): the index is full; remove or merge pages",
+                        full[0], len(full) - 1)
         return current, to_index
 
     def _look_at(self, path: Path, name: str, old: dict | None,
@@ -246,12 +255,13 @@ class RunbookIndex:
         read = read_runbook(real)
         entry = {"size": read.size, "mtime_ns": read.mtime_ns, "sha256": read.sha256}
         if old and old["sha256"] == read.sha256:
-            return entry, None
+            return old | entry, None
         budget = Budget(name)
         fields = []
         for section in parse_runbook(read.text, name, budget):
             budget.check()
             fields.append(section_to_fields(section))
+        entry |= budget.measure(fields)
         if read.warning:
             log.warning("runbook %s", read.warning)
             report.warnings.append(read.warning)

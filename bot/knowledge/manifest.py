@@ -18,13 +18,13 @@ from pathlib import Path
 
 from bot.knowledge.files import UnreadableRunbook, locate, runbook_files
 
-SCHEMA_VERSION = 3  # 3: possessives and contractions as words; paragraphs and code order kept
+SCHEMA_VERSION = 4  # 3: possessives and contractions as words; paragraphs and code order kept; 4: sizes
 MANIFEST = "gntbot-manifest.json"
 
 
 @dataclass
 class Manifest:
-    files: dict[str, dict] = field(default_factory=dict)  # name -> size, mtime_ns, sha256
+    files: dict[str, dict] = field(default_factory=dict)  # name -> size, mtime_ns, sha256, sections, postings
     skipped: dict[str, dict] = field(default_factory=dict)  # name -> fingerprint, reason
 
 

@@ -48,7 +48,7 @@ STEM_SLACK = 3  # "rebal" and "rebalanc" are one word to a reader
 MIN_STEM = 5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Doc:
     section: Section
     fields: dict[str, dict[str, int]]
@@ -89,10 +89,13 @@ class Ranker:
         self.idf = {t: math.log(1 + (count - n + 0.5) / (n + 0.5)) for t, n in df.items()}
         self.unknown_idf = math.log(1 + (count + 0.5) / 0.5)
         self.sorted_terms = sorted(self.idf)
-        self.postings: dict[str, list[int]] = {}
+        postings: dict[str, list[int]] = {}
         for number, doc in enumerate(self.docs):
             for term in doc.vocabulary:
-                self.postings.setdefault(term, []).append(number)
+                postings.setdefault(term, []).append(number)
+        # Tuples of numbers, unlike lists, drop out of the garbage collector's
+        # view: its full passes then need not walk every posting of the index.
+        self.postings = {term: tuple(numbers) for term, numbers in postings.items()}
         vocabulary: Counter[str] = Counter()
         for indexed in sections:
             vocabulary.update(indexed.words)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import stat
+import string
 from pathlib import Path
 
 import pytest
@@ -149,3 +151,37 @@ def test_a_refresh_of_an_unchanged_folder_starts_no_indexer(runbooks: Path, tmp_
     monkeypatch.undo()
     (runbooks / "howto" / "drbd.md").write_text("# DRBD\n\n## Resync\n\nWait for the resync.\n")
     assert knowledge.refresh().changed == ["howto/drbd.md"]
+
+
+def test_a_page_of_unique_words_is_skipped_with_one_warning(runbooks: Path, tmp_path: Path, caplog):
+    # Five such pages of 2 MB filled the ranker and the speller with 2.2 GB.
+    rng = random.Random(7)
+    junk = " ".join("".join(rng.choices(string.ascii_lowercase, k=12)) for _ in range(25_000))
+    (runbooks / "junk.md").write_text(f"# Junk\n\n{junk}\n")
+    index = RunbookIndex(runbooks, tmp_path / "index")
+    report = index.update()
+    assert len(report.skipped) == 1 and "distinct words" in report.skipped[0]
+    assert skip_warnings(caplog) == [f"skipping runbook {report.skipped[0]}"]
+    assert report.sections == 5 and junk.split()[0] not in indexed_text(index)
+
+
+def test_a_page_of_too_many_sections_is_skipped(runbooks: Path, tmp_path: Path):
+    (runbooks / "headings.md").write_text("".join(f"# h{n}\n\ntext\n\n" for n in range(2_500)))
+    report = RunbookIndex(runbooks, tmp_path / "index").update()
+    assert len(report.skipped) == 1 and "over 2,000 sections" in report.skipped[0]
+
+
+def test_files_past_what_the_index_may_hold_are_skipped_in_one_warning(runbooks: Path, tmp_path: Path,
+                                                                         monkeypatch, caplog):
+    from bot.knowledge import budget
+
+    monkeypatch.setattr(budget, "INDEX_SECTIONS", 4)
+    for number in range(6):
+        (runbooks / f"page{number}.md").write_text(f"# Page {number}\n\ntext {number}\n")
+    index = RunbookIndex(runbooks, tmp_path / "index")
+    report = index.update()
+    assert report.added == [f"page{number}.md" for number in range(4)] and len(report.skipped) == 4
+    assert all("the index is full" in reason for reason in report.skipped)
+    assert len(skip_warnings(caplog)) == 1 and "3 more file(s)" in skip_warnings(caplog)[0]
+    caplog.clear()
+    assert index.update().sections == 4 and not skip_warnings(caplog)  # said once, not at every reload
