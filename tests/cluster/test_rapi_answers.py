@@ -137,6 +137,16 @@ def test_a_body_larger_than_the_limit_is_refused_by_its_length(chat, fake_rapi):
     assert chat.say("!instances @gnt-fsn") == [TOO_BIG]
 
 
+def test_an_answer_of_too_many_values_is_the_clusters_error(chat, fake_rapi):
+    # 5 million empty rows (14 MiB, under the size limit) held the interpreter
+    # lock for 2-4 s while they were decoded: every transport stalled.
+    fake_rapi.answer(INSTANCES, Answer(200, b'{"fields": [], "data": [' + b",".join([b"[]"] * 150_000) + b"]}"))
+    lines = chat.say("!instances")
+    assert lines[0] == ("gnt-fsn: the answer for /2/query/instance holds over 100,000 lists and objects, "
+                        "more than the bot reads (is a proxy in the way?)")
+    assert lines[1].startswith("gnt-chi: ")
+
+
 def test_a_body_without_a_length_is_read_only_up_to_the_limit(chat, fake_rapi):
     fake_rapi.answer(INSTANCES, Answer(200, b" " * 1024 * 1024, repeat=64, length=False))  # 64 MiB of blanks
     assert chat.say("!instances @gnt-fsn") == [TOO_BIG]
