@@ -25,16 +25,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.campaigns import events  # noqa: E402
-from bot.campaigns.service import CampaignService, wait_idle  # noqa: E402
-from bot.campaigns.settings import CampaignSettings  # noqa: E402
-from bot.campaigns.store import CampaignStore  # noqa: E402
-from bot.campaigns.watcher import Watcher  # noqa: E402
-from bot.core.announce import Announcer  # noqa: E402
-from bot.ganeti.cluster import Cluster  # noqa: E402
-from bot.ganeti.metrics import RapiMeter  # noqa: E402
-from bot.ganeti.settings import ClusterSettings, Credentials  # noqa: E402
-from bot.state.store import Store  # noqa: E402
+from bot.campaigns import events
+from bot.campaigns.service import CampaignService, wait_idle
+from bot.campaigns.settings import CampaignSettings
+from bot.campaigns.store import CampaignStore
+from bot.campaigns.watcher import Watcher
+from bot.core.announce import Announcer
+from bot.ganeti.cluster import Cluster
+from bot.ganeti.metrics import RapiMeter
+from bot.ganeti.settings import ClusterSettings, Credentials
+from bot.state.store import Store
 
 HOSTS = [f"fsn-node-{n:02d}.torproject.org" for n in range(1, 20)]
 INSTANCES = 400

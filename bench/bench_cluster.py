@@ -26,15 +26,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "cluster")]
 
-from bot.commands.cluster import ClusterCommands  # noqa: E402
-from bot.core.access import AccessPolicy  # noqa: E402
-from bot.core.dispatch import Dispatcher  # noqa: E402
-from bot.core.message import Identity, Message  # noqa: E402
-from bot.core.paging import Pager  # noqa: E402
-from bot.core.registry import Registry  # noqa: E402
-from bot.ganeti.cluster import Cluster  # noqa: E402
-from bot.ganeti.clusters import Clusters  # noqa: E402
-from replay import SETTINGS, replaying  # noqa: E402
+from replay import SETTINGS, replaying
+
+from bot.commands.cluster import ClusterCommands
+from bot.core.access import AccessPolicy
+from bot.core.dispatch import Dispatcher
+from bot.core.message import Identity, Message
+from bot.core.paging import Pager
+from bot.core.registry import Registry
+from bot.ganeti.cluster import Cluster
+from bot.ganeti.clusters import Clusters
 
 FIXTURES = ROOT / "tests" / "cluster" / "fixtures"
 NODES, INSTANCES = 80, 2000

@@ -25,10 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "cluster")]
 
-from bot.config import SHIPPED_RUNBOOKS  # noqa: E402
-from bot.knowledge.base import KnowledgeBase  # noqa: E402
-from clusterkit import Chat, make_tls, pinned  # noqa: E402
-from fakerapi import Answer, FakeRapi, recorded  # noqa: E402
+from clusterkit import Chat, make_tls, pinned
+from fakerapi import Answer, FakeRapi, recorded
+
+from bot.config import SHIPPED_RUNBOOKS
+from bot.knowledge.base import KnowledgeBase
 
 INSTANCES = "/2/query/instance"
 GATEWAY_TIMEOUT = b'{"code": 504, "message": "Timeout while talking to the master daemon"}'

@@ -32,13 +32,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_irc import percentile, round_trips  # noqa: E402
+from bench_irc import percentile, round_trips
 
-from bot.core.access import AccessPolicy  # noqa: E402
-from bot.transports.irc_identity import AccountTracker  # noqa: E402
-from tests.chat.hybrid import OFTC_LIKE, HybridAnope, identify, missing  # noqa: E402
-from tests.chat.people import IrcPerson  # noqa: E402
-from tests.chat.servers import Certs  # noqa: E402
+from bot.core.access import AccessPolicy
+from bot.transports.irc_identity import AccountTracker
+from tests.chat.hybrid import OFTC_LIKE, HybridAnope, identify, missing
+from tests.chat.people import IrcPerson
+from tests.chat.servers import Certs
 
 ACCOUNTS = {"alice": "alicepass1", "gntbot": "botpass123"}
 

@@ -32,16 +32,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app import Application  # noqa: E402
-from bot.config import SHIPPED_RUNBOOKS, BotSettings, Config, KnowledgeSettings  # noqa: E402
-from bot.configreader import Table  # noqa: E402
-from bot.core.access import AccessPolicy  # noqa: E402
-from bot.knowledge.base import KnowledgeBase  # noqa: E402
-from bot.transports.irc import IrcTransport  # noqa: E402
-from bot.transports.settings import parse_irc  # noqa: E402
-from tests.chat.harness import Loop, RunningBot  # noqa: E402
-from tests.chat.people import IrcPerson, connect_all  # noqa: E402
-from tests.chat.servers import Certs, InspircdAnope  # noqa: E402
+from bot.app import Application
+from bot.config import SHIPPED_RUNBOOKS, BotSettings, Config, KnowledgeSettings
+from bot.configreader import Table
+from bot.core.access import AccessPolicy
+from bot.knowledge.base import KnowledgeBase
+from bot.transports.irc import IrcTransport
+from bot.transports.settings import parse_irc
+from tests.chat.harness import Loop, RunningBot
+from tests.chat.people import IrcPerson, connect_all
+from tests.chat.servers import Certs, InspircdAnope
 
 ACCOUNTS = {"alice": "alicepass1", "gntbot": "botpass123"}
 QUESTIONS = ROOT / "tests" / "questions" / "runbooks.jsonl"

@@ -31,9 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.knowledge import embedding  # noqa: E402
-from bot.knowledge.base import KnowledgeBase  # noqa: E402
-from bot.knowledge.index import RunbookIndex, runbook_files  # noqa: E402
+from bot.knowledge import embedding
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.index import RunbookIndex, runbook_files
 
 
 def questions() -> list[str]:

@@ -22,15 +22,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.core.access import AccessPolicy  # noqa: E402
-from bot.core.clipping import clip  # noqa: E402
-from bot.core.dispatch import Dispatcher  # noqa: E402
-from bot.core.message import Identity, Message, Reply  # noqa: E402
-from bot.core.paging import Pager  # noqa: E402
-from bot.core.registry import Invocation, Registry  # noqa: E402
-from bot.transports.flood import InboundLimiter, TokenBucket  # noqa: E402
-from bot.transports.irc_outbox import Outbox  # noqa: E402
-from bot.transports.settings import FloodSettings  # noqa: E402
+from bot.core.access import AccessPolicy
+from bot.core.clipping import clip
+from bot.core.dispatch import Dispatcher
+from bot.core.message import Identity, Message, Reply
+from bot.core.paging import Pager
+from bot.core.registry import Invocation, Registry
+from bot.transports.flood import InboundLimiter, TokenBucket
+from bot.transports.irc_outbox import Outbox
+from bot.transports.settings import FloodSettings
 
 
 def limiter() -> None:

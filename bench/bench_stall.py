@@ -22,17 +22,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "cluster"))
 
-from clusterkit import Chat, make_tls, pinned  # noqa: E402
-from fakerapi import Answer, FakeRapi, fixture, recorded  # noqa: E402
+from clusterkit import Chat, make_tls, pinned
+from fakerapi import Answer, FakeRapi, fixture, recorded
 
-from bot.knowledge.base import KnowledgeBase  # noqa: E402
-from bot.workers import Workers  # noqa: E402
+from bot.knowledge.base import KnowledgeBase
+from bot.workers import Workers
 
 
 def unique_words(count: int, seed: int) -> str:
@@ -90,7 +91,7 @@ async def pages() -> None:
             write(root)
             knowledge = KnowledgeBase(root, Path(folder, "index"), semantic=False)
             result: list = []
-            figures = await lagging(lambda: workers.run(lambda: result.append(knowledge.refresh())))
+            figures = await lagging(partial(_refreshed, workers, knowledge, result))
             show(name, figures, result[0].summary())
 
 
@@ -121,10 +122,14 @@ async def rapi() -> None:
                 server.answer(path, Answer(200, body))
                 chat = Chat(pinned(server, tls, name="evil", timeout=30))
                 lines: list = []
-                figures = await lagging(lambda: _heard(chat, command, lines))
+                figures = await lagging(partial(_heard, chat, command, lines))
                 show(f"{name} ({len(body) / 2**20:.1f} MiB)", figures, (lines or [""])[0][:70])
         finally:
             server.stop()
+
+
+async def _refreshed(workers: Workers, knowledge: KnowledgeBase, result: list) -> None:
+    await workers.run(lambda: result.append(knowledge.refresh()))
 
 
 async def _heard(chat: Chat, command: str, lines: list) -> None:

@@ -26,11 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "cluster")]
 
-from clusterkit import make_tls  # noqa: E402
-from fakerapi import FakeRapi, recorded  # noqa: E402
-from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
+from clusterkit import make_tls
+from fakerapi import FakeRapi, recorded
+from hypothesis import HealthCheck, given, seed, settings
 
-from tests.chat.fuzzkit import Bench, Said, application, huge_words, said, wire_problems  # noqa: E402
+from tests.chat.fuzzkit import Bench, Said, application, huge_words, said, wire_problems
 
 STALL = 0.100
 

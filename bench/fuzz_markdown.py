@@ -22,11 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "knowledge"))
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from test_markdown_fuzz import FRAGMENTS, adversarial, assert_well_formed, markdownish
 
-from bot.knowledge.files import UnreadableRunbook  # noqa: E402
-from bot.knowledge.markdown import parse_runbook  # noqa: E402
-from test_markdown_fuzz import FRAGMENTS, adversarial, assert_well_formed, markdownish  # noqa: E402
+from bot.knowledge.files import UnreadableRunbook
+from bot.knowledge.markdown import parse_runbook
 
 HOSTILE = ("[", "![", "[[!", "[a](", "*a ", "_a ", "**a ", "<http:", "<a", "x <!--", "`a``", "\\*", "*_[`<(!",
            "a\n", "# a\n", "> ", "- a\n", "|a", "    a\n")

@@ -36,8 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.knowledge import embedding  # noqa: E402
-from bot.knowledge.base import KnowledgeBase  # noqa: E402
+from bot.knowledge import embedding
+from bot.knowledge.base import KnowledgeBase
 
 QUESTIONS = ROOT / "tests" / "questions"
 COLLECTIONS = {"runbooks": ROOT / "runbooks", "corpus": ROOT.parent / "shared" / "corpus"}

@@ -20,13 +20,13 @@ from bot.actions.audit import AuditLog
 from bot.actions.ledger import Ledger
 from bot.actions.metrics import ActionMetrics
 from bot.actions.service import ActionService
-from bot.commands import actions as action_commands
 from bot.campaigns.metrics import CampaignCollector
 from bot.campaigns.runtime import CampaignRuntime
+from bot.commands import actions as action_commands
 from bot.commands import help as help_commands
 from bot.commands import identity
-from bot.commands.cluster import ClusterCommands
 from bot.commands.campaigns import CampaignCommands
+from bot.commands.cluster import ClusterCommands
 from bot.commands.runbook import RunbookCommands
 from bot.config import Config, load_config
 from bot.core.dispatch import Dispatcher

@@ -91,7 +91,7 @@ def local_user() -> str:
 class Config:
     bot: BotSettings = BotSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
-    access: AccessPolicy = AccessPolicy()
+    access: AccessPolicy = field(default_factory=AccessPolicy)
     console_user: str = field(default_factory=local_user)
     source: Path | None = None
     clusters: tuple[ClusterSettings, ...] = ()
@@ -107,6 +107,9 @@ class Config:
     @classmethod
     def default(cls) -> Config:
         return cls()
+
+
+NO_CLUSTERS: tuple[ClusterSettings, ...] = ()
 
 
 def load_config(path: Path) -> Config:
@@ -125,12 +128,12 @@ def load_config(path: Path) -> Config:
     irc = tuple(network for name, table in root.tables("irc")
                 if (network := part(parse_irc, name, table, bot.name, fallback=None)) is not None)
     part(_distinct_realms, root, irc, fallback=None)
-    xmpp = part(parse_xmpp, root.table("xmpp"), bot.name, fallback=None) if "xmpp" in root.keys() else None
+    xmpp = part(parse_xmpp, root.table("xmpp"), bot.name, fallback=None) if "xmpp" in root else None
     clusters = tuple(cluster for name, table in root.tables("clusters")
-                     for cluster in part(parse_clusters, [(name, table)], fallback=()))
+                     for cluster in part(parse_clusters, [(name, table)], fallback=NO_CLUSTERS))
     access = part(_access, root, irc, xmpp, fallback=AccessPolicy())
     actions = (part(parse_actions, root.table("actions"), access.directory, bot.state_dir, fallback=None)
-               if "actions" in root.keys() else None)
+               if "actions" in root else None)
     config = Config(
         bot=bot,
         knowledge=part(_knowledge, root.table("knowledge"), bot.state_dir, fallback=KnowledgeSettings()),
@@ -142,7 +145,7 @@ def load_config(path: Path) -> Config:
         xmpp=xmpp,
         metrics=part(parse_metrics_settings, root.table("metrics"), fallback=None),
         actions=actions,
-        campaigns=part(parse_campaigns, root.table("campaigns"), fallback=None) if "campaigns" in root.keys()
+        campaigns=part(parse_campaigns, root.table("campaigns"), fallback=None) if "campaigns" in root
         else None,
         intake=part(parse_intake, root.table("intake"), fallback=None),
         announce=part(parse_announce, root.table("announce"), fallback=None),
@@ -239,8 +242,8 @@ def _access(root: Table, irc: tuple[IrcSettings, ...], xmpp: XmppSettings | None
 
     Every room the bot is configured to be in may read cluster data there."""
     people_table, groups_table = root.table("people"), root.table("groups")
-    people = {name: people_table.strings(name) for name in people_table.keys()}
-    groups = {name: groups_table.strings(name) for name in groups_table.keys()}
+    people = {name: people_table.strings(name) for name in people_table.names()}
+    groups = {name: groups_table.strings(name) for name in groups_table.names()}
     try:
         directory = Directory(people, groups)
     except DirectoryError as error:

@@ -162,7 +162,10 @@ class Table:
         return value if value.is_absolute() else (self.source.parent / value)
 
     def optional_path(self, key: str) -> Path | None:
-        return self.path(key) if key in self._data else self._mark(key)
+        if key in self._data:
+            return self.path(key)
+        self._mark(key)
+        return None
 
     def optional_file(self, key: str) -> Path | None:
         """An optional path that must name an existing file (a CA, a certificate)."""
@@ -213,13 +216,17 @@ class Table:
             raise self.error(key, f"{path} {CONTROL_PROBLEM} (a newline at the end of the file is fine)")
         return secret
 
-    def keys(self) -> list[str]:
-        """Every key of the table, in file order (for tables whose keys are names)."""
+    def names(self) -> list[str]:
+        """Every key of the table, in file order (for tables whose keys are names); a name
+        holding a control character is reported and left out."""
         names = list(self._data)
         for name in names:
             if _holds_control(name):
                 self.report(repr(name), f"this name {CONTROL_PROBLEM}")
         return [name for name in names if not _holds_control(name)]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
 
     def table(self, key: str) -> Table:
         value = self._get(key, dict, {})
@@ -239,7 +246,6 @@ class Table:
 
     def _mark(self, key: str) -> None:
         self._read.add(key)
-        return None
 
     def done(self) -> None:
         """Refuse keys nobody read: they are typos or options that do not exist."""

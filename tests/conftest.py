@@ -16,10 +16,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "cluster"))
 
-import labctl  # noqa: E402
-from clusterkit import READER  # noqa: E402
+import labctl
+from clusterkit import READER
 
-from bot.ganeti.settings import ClusterSettings  # noqa: E402
+from bot.ganeti.settings import ClusterSettings
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -20,7 +20,7 @@ SCRATCH = Path("/tmp")
 def gntbot(*args: str, stdin: str | None = None, cwd: Path = SCRATCH) -> subprocess.CompletedProcess:
     """``gntbot ARGS`` from this checkout, run from another directory, with a state
     directory of its own (the default index goes there)."""
-    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, check=False, capture_output=True, text=True,
                           timeout=60, cwd=cwd, env=_environment(cwd))
 
 
@@ -175,11 +175,11 @@ def test_the_example_configuration_is_valid(tmp_path, monkeypatch):
     example = (Path(__file__).resolve().parents[1] / "config.example.toml").read_text()
     (tmp_path / "wiki").mkdir()
     example = example.replace('"/srv/wiki"', f'"{tmp_path / "wiki"}"')
-    for secret in sorted(set(re.findall(r'^\w+_file = "(/etc/gntbot/[^"]+)"', example, re.M))):
+    for secret in sorted(set(re.findall(r'^\w+_file = "(/etc/gntbot/[^"]+)"', example, re.MULTILINE))):
         stand_in = tmp_path / Path(secret).name
         stand_in.write_text("stand-in-secret-0123456789\n")  # long enough for any secret
         example = example.replace(f'"{secret}"', f'"{stand_in}"')
-    for variable in re.findall(r'^\w+_env = "(\w+)"', example, re.M):
+    for variable in re.findall(r'^\w+_env = "(\w+)"', example, re.MULTILINE):
         monkeypatch.setenv(variable, "secret")
     config = tmp_path / "config.toml"
     config.write_text(example)
@@ -190,12 +190,12 @@ def test_the_example_configuration_is_valid(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name, text", [
     ("not-utf8", b"[bot]\nname = 'caf\xe9'\n"),
-    ("shared-realm", b"[irc.a]\nserver = 'a.example.org'\nlogin = 'none'\n"
-                     b"[irc.b]\nserver = 'b.example.org'\nlogin = 'none'\n"),
+    ("shared-realm", (b"[irc.a]\nserver = 'a.example.org'\nlogin = 'none'\n"
+                     b"[irc.b]\nserver = 'b.example.org'\nlogin = 'none'\n")),
     ("index-is-a-file", b"[knowledge]\nindex = 'config.toml'\n[irc.a]\nserver = 'a.example.org'\nlogin = 'none'\n"),
     ("no-network", b"[bot]\nname = 'gntbot'\n"),
-    ("line-break-in-realname", b"[irc.a]\nserver = 'a.example.org'\nlogin = 'none'\n"
-                               b'realname = "r\\r\\nJOIN #injected"\n'),
+    ("line-break-in-realname", (b"[irc.a]\nserver = 'a.example.org'\nlogin = 'none'\n"
+                               b'realname = "r\\r\\nJOIN #injected"\n')),
 ], ids=lambda value: value if isinstance(value, str) else "")
 def test_check_config_refuses_exactly_what_run_refuses_without_a_traceback(tmp_path, name, text):
     config = tmp_path / "config.toml"

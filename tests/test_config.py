@@ -165,8 +165,8 @@ INJECTED = "\r\nJOIN #injected"
     (IRC + "login = 'nickserv'\npassword_env = 'GNTBOT_TEST_SECRET'\n", "irc.oftc.password_env"),
     ("[xmpp]\njid = 'bot@example.org'\npassword_file = 'secret'\n", "xmpp.password_file"),
     ("[xmpp]\njid = 'bot@example.org'\npassword_env = 'GNTBOT_TEST_SECRET'\n", "xmpp.password_env"),
-    ("[xmpp]\njid = 'bot@example.org'\npassword_file = 'pw'\n[xmpp.room.'ops@conference.example.org']\n"
-     "password_file = 'secret'\n", "xmpp.room.ops@conference.example.org.password_file"),
+    (("[xmpp]\njid = 'bot@example.org'\npassword_file = 'pw'\n[xmpp.room.'ops@conference.example.org']\n"
+     "password_file = 'secret'\n"), "xmpp.room.ops@conference.example.org.password_file"),
     (CLUSTER + "read_password_file = 'secret'\n", "clusters.gnt-fsn.read_password_file"),
 ], ids=["channel-key", "nickserv-file", "nickserv-env", "xmpp-file", "xmpp-env", "room-password", "rapi"])
 def test_a_secret_with_a_line_break_inside_is_refused_and_never_shown(tmp_path, monkeypatch, table, key):

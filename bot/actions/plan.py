@@ -10,7 +10,7 @@ changed stops the action (`changes`). `bot.actions.rules` makes plans.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -131,7 +131,7 @@ def changes(before: Plan, after: Plan) -> list[str]:
             for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
 
 
-def shortener(names: Iterable[str]):
+def shortener(names: Iterable[str]) -> Callable[[str], str]:
     domain = common_domain(name for name in names if name)
     return lambda name: strip_domain(name, domain)
 

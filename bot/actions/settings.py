@@ -103,8 +103,8 @@ def parse_actions(table: Table, directory: Directory, state_dir: Path) -> Action
     for action in ACTIONS:
         own = table.table(action)
         if action not in enabled:
-            if own.keys():
-                raise own.error(own.keys()[0], f"{action} is not in [actions] enabled, so this has no effect")
+            if stray := own.names():
+                raise own.error(stray[0], f"{action} is not in [actions] enabled, so this has no effect")
             continue
         policies.append(_policy(action, own, directory, defaults))
         own.done()
@@ -124,7 +124,7 @@ def parse_actions(table: Table, directory: Directory, state_dir: Path) -> Action
 
 def _policy(action: str, table: Table, directory: Directory, defaults: ActionPolicy | None) -> ActionPolicy:
     def acl(key: str, fallback: Acl) -> Acl:
-        if key not in table.keys():  # noqa: SIM118 - a Table is not a dict
+        if key not in table:
             table.strings(key, ())  # mark it read
             return fallback
         try:

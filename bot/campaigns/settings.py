@@ -85,7 +85,7 @@ class AnnounceSettings:
 def parse_campaigns(table: Table) -> CampaignSettings:
     defaults = CampaignSettings()
     cluster_table = table.table("cluster_rooms")
-    cluster_rooms = tuple((name, _rooms(cluster_table, name)) for name in cluster_table.keys())
+    cluster_rooms = tuple((name, _rooms(cluster_table, name)) for name in cluster_table.names())
     cluster_table.done()
     settings = CampaignSettings(
         rooms=_rooms(table, "rooms"),
@@ -112,7 +112,7 @@ def check_cluster_rooms(settings: CampaignSettings | None, clusters: Sequence[Cl
 
 def parse_intake(table: Table) -> IntakeSettings | None:
     """``[intake]``, or None when the configuration has none."""
-    if not table.keys():
+    if not table.names():
         return None
     host, port = _listen(table)
     sources = tuple(_source(name, sub) for name, sub in table.tables("sources"))
@@ -131,7 +131,7 @@ def parse_intake(table: Table) -> IntakeSettings | None:
 
 
 def parse_announce(table: Table) -> AnnounceSettings | None:
-    if not table.keys():
+    if not table.names():
         return None
     url = table.string("url")
     parts = urlsplit(url)
@@ -151,7 +151,7 @@ def parse_phrases(table: Table) -> tuple[tuple[str, str], ...]:
     """``[reboot_log.phrases]``: step = [regular expressions], checked here."""
     phrases_table = table.table("phrases")
     phrases = []
-    for step in phrases_table.keys():
+    for step in phrases_table.names():
         if step not in tuple(Step):
             raise phrases_table.error(step, f"not a step; one of {', '.join(Step)}")
         for pattern in phrases_table.strings(step):

@@ -16,8 +16,8 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import replace
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import BinaryIO, TextIO
 
 from bot.campaigns import events

@@ -152,8 +152,8 @@ def _plan_text(cluster: str, plan: Plan, history: Sequence[float]) -> list[str]:
                     f"≈{progress.duration(per_host * len(groups))} group by group")
     else:
         estimate = "no estimate: no past campaign has been recorded by this bot"
-    lines = [f"{cluster}: {plan.nodes} node(s) in {len(groups)} reboot group(s) (no two nodes of a group share "
-             f"an instance; the master last); {estimate}"]
+    lines = [(f"{cluster}: {plan.nodes} node(s) in {len(groups)} reboot group(s) (no two nodes of a group share "
+             f"an instance; the master last); {estimate}")]
     for number, group in enumerate(groups, 1):
         listed = ", ".join(node + (" (master: fail it over first, gnt-cluster master-failover on a candidate)"
                                    if node == group.master else "") for node in group.nodes)

@@ -8,8 +8,8 @@ from bot.core.registry import Invocation, Registry
 from bot.errors import GntbotError
 from bot.knowledge import metrics as outcomes
 from bot.knowledge.answer import Answer, Hit, link
-from bot.knowledge.blocks import Block, Kind
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.blocks import Block, Kind
 from bot.knowledge.metrics import KnowledgeMetrics
 from bot.metrics import Metrics
 from bot.workers import Workers

@@ -39,8 +39,8 @@ class AccessPolicy:
     """Decides permissions from the configured people, groups and access lists."""
 
     directory: Directory = field(default_factory=Directory)
-    operators: Acl = Acl()
-    readers: Acl = Acl()
+    operators: Acl = field(default_factory=Acl)
+    readers: Acl = field(default_factory=Acl)
     rooms: frozenset[tuple[str, str]] = frozenset()  # room_key of every configured room
 
     @classmethod

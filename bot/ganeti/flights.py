@@ -65,7 +65,7 @@ class Flights:
             kept = self._kept.get(key)
             if kept is not None and now < kept.until:
                 if kept.error is None:
-                    return kept.value  # type: ignore[no-any-return]
+                    return kept.value
                 raise kept.error.again(_remembered(now - kept.at, kept.until - now))
             flight = self._flying.get(key)
             leading = flight is None
@@ -81,7 +81,7 @@ class Flights:
             raise
         finally:
             self._land(key, flight, keep)
-        return flight.value  # type: ignore[no-any-return]
+        return flight.value
 
     def _land(self, key: Hashable, flight: _Flight, keep: float) -> None:
         with self._lock:

@@ -332,7 +332,7 @@ def _arrived(response: requests.Response) -> bytes:
     """The next part of the body as it arrives (b"" at its end): a server that
     trickles its answer byte by byte is noticed at once, not after a full chunk."""
     try:
-        return response.raw.read1(_CHUNK, decode_content=True)  # type: ignore[no-any-return]
+        return response.raw.read1(_CHUNK, decode_content=True)
     except HTTPError as error:  # urllib3's own, as requests would wrap it
         raise requests.exceptions.ConnectionError(error) from error
 

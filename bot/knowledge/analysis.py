@@ -23,24 +23,7 @@ _CONTRACTIONS = frozenset({"t", "re", "ve", "ll", "d", "m"})
 _PART = re.compile(r"[^\W_]+|_", re.UNICODE)
 
 STOP_WORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each
-    few for from further had has have having he her here hers herself him himself his how
-    i if in into is it its itself just me more most my myself no nor not now of off on once
-    only or other our ours ourselves out over own same she should so some such than that
-    the their theirs them themselves then there these they this those through to too under
-    until up very was we were what when where which while who whom why will with would you
-    your yours yourself yourselves
-    anyone anybody someone somebody hi hey hello please pls plz thanks thx ty wtf ok okay
-    lol hmm uh um guys folks gntbot bot help me dont don't doesnt isn't im i'm ive i've
-    whats what's hows how's there's thats that's cant can't wont won't
-    get got getting gets go going want need trying try tried know way thing stuff like
-    again still also really just anyway
-    whats diff difference crazy weird strange odd big huge tiny small lot lots bunch
-    everything anything something nothing somehow anymore suddenly randomly basically
-    actually probably maybe guess seems seem seemed keeps keep kept sure fine ok idea
-    tell said says saying see seeing saw look looks looking yes yeah nope mean means
-    supposed able proper properly correct correctly right""".split()
+    ["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "anyone", "anybody", "someone", "somebody", "hi", "hey", "hello", "please", "pls", "plz", "thanks", "thx", "ty", "wtf", "ok", "okay", "lol", "hmm", "uh", "um", "guys", "folks", "gntbot", "bot", "help", "me", "dont", "don't", "doesnt", "isn't", "im", "i'm", "ive", "i've", "whats", "what's", "hows", "how's", "there's", "thats", "that's", "cant", "can't", "wont", "won't", "get", "got", "getting", "gets", "go", "going", "want", "need", "trying", "try", "tried", "know", "way", "thing", "stuff", "like", "again", "still", "also", "really", "just", "anyway", "whats", "diff", "difference", "crazy", "weird", "strange", "odd", "big", "huge", "tiny", "small", "lot", "lots", "bunch", "everything", "anything", "something", "nothing", "somehow", "anymore", "suddenly", "randomly", "basically", "actually", "probably", "maybe", "guess", "seems", "seem", "seemed", "keeps", "keep", "kept", "sure", "fine", "ok", "idea", "tell", "said", "says", "saying", "see", "seeing", "saw", "look", "looks", "looking", "yes", "yeah", "nope", "mean", "means", "supposed", "able", "proper", "properly", "correct", "correctly", "right"]
 )
 
 

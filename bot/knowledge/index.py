@@ -38,7 +38,14 @@ from bot.errors import GntbotError
 from bot.knowledge.analysis import analyse_section
 from bot.knowledge.budget import Budget, Capacity, IndexFull
 from bot.knowledge.files import UnreadableRunbook, locate, read_runbook, runbook_files
-from bot.knowledge.manifest import Manifest, fingerprint, forget, is_current, read_manifest, write_manifest
+from bot.knowledge.manifest import (
+    Manifest,
+    fingerprint,
+    forget,
+    is_current,
+    read_manifest,
+    write_manifest,
+)
 from bot.knowledge.markdown import parse_runbook
 from bot.knowledge.sections import Section
 from bot.state.private import prepare_directory
@@ -136,14 +143,27 @@ def fields_to_section(fields: dict[str, object]) -> Section:
         file=str(fields["file"]),
         heading=str(fields["heading"]),
         title=str(fields["title"]),
-        level=int(fields["level"]),  # type: ignore[arg-type]
+        level=_stored_number(fields["level"]),
         trail=tuple(trail.split(_SEPARATOR)) if trail else (),
         anchor=str(fields["anchor"]),
         text=str(fields["text"]),
         code=tuple(code.split(_SEPARATOR)) if code else (),
-        code_after=tuple(int(n) for n in fields.get("code_after", ())),  # type: ignore[attr-defined]
-        position=int(fields["position"]),  # type: ignore[arg-type]
+        code_after=tuple(_stored_number(n) for n in _stored_list(fields.get("code_after", []))),
+        position=_stored_number(fields["position"]),
     )
+
+
+def _stored_number(value: object) -> int:
+    """A number the index stored; anything else means its files were damaged."""
+    if isinstance(value, int):
+        return value
+    raise DamagedIndex(f"the index holds {type(value).__name__} where it stored a number")
+
+
+def _stored_list(value: object) -> list[object]:
+    if isinstance(value, list | tuple):
+        return list(value)
+    raise DamagedIndex(f"the index holds {type(value).__name__} where it stored a list")
 
 
 class RunbookIndex:
@@ -300,7 +320,7 @@ class RunbookIndex:
 
     # -- reading -----------------------------------------------------------
 
-    def _open(self):  # -> whoosh.index.Index
+    def _open(self) -> whoosh_index.Index:
         self._prepare()
         with self._decoding():
             return whoosh_index.open_dir(self._whoosh_dir)

@@ -25,7 +25,7 @@ from bot.knowledge.slug import Slugger
 
 MAX_HEADING = 200  # characters; the longest heading of the shared corpus has 52
 
-_FRONT_MATTER = re.compile(r"\A(?:---|\+\+\+)[ \t]*\n.*?\n(?:---|\+\+\+|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+_FRONT_MATTER = re.compile(r"\A(?:---|\+\+\+)[ \t]*\n.*?\n(?:---|\+\+\+|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 
 # Block structure only: inline markup is rendered for headings alone (their
 # anchors must match GitLab's exactly); body text is stripped by `strip_inline`,

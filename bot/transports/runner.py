@@ -100,7 +100,9 @@ async def start_monitor(application: Application,
     settings = application.config.metrics
     if settings is None:
         return None
-    from bot.web.monitoring import MonitorServer  # aiohttp: only loaded where it is used
+    from bot.web.monitoring import (
+        MonitorServer,  # aiohttp: only loaded where it is used
+    )
 
     async def health() -> HealthReport:
         return HealthReport(network_checks(transports), await cluster_checks(application.clusters))

@@ -15,9 +15,9 @@ import contextlib
 import logging
 import re
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout, PresenceError
@@ -26,7 +26,14 @@ from bot.core.dispatch import Dispatcher
 from bot.core.message import Identity, Message
 from bot.core.people import XMPP
 from bot.transports.conversation import Lanes, read_line, respond
-from bot.transports.flood import SHED, TARGET_QUEUE_SECONDS, Admission, Backlog, InboundLimiter, TokenBucket
+from bot.transports.flood import (
+    SHED,
+    TARGET_QUEUE_SECONDS,
+    Admission,
+    Backlog,
+    InboundLimiter,
+    TokenBucket,
+)
 from bot.transports.metrics import ChatStats
 from bot.transports.reconnect import ExponentialBackoff, ReconnectStrategy, Rejoins
 from bot.transports.session import (
@@ -38,6 +45,8 @@ from bot.transports.session import (
 )
 from bot.transports.settings import RoomSettings, XmppSettings
 from bot.transports.text import inbound, xml_safe
+
+MessageKind = Literal["chat", "groupchat"]
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +136,7 @@ class XmppSession(Session):
         self._closed: asyncio.Future[str] = loop.create_future()
         self._tasks = BackgroundTasks()
         self._rejoins = Rejoins(self.chat.reconnect_min)
-        self._handlers = {
+        self._handlers: dict[str, Callable[..., Any]] = {
             "session_start": self._on_session_start,
             "failed_all_auth": self._on_failed_auth,
             "disconnected": self._on_disconnected,
@@ -226,7 +235,7 @@ class XmppSession(Session):
     async def _join(self, room: RoomSettings, nick: str | None = None) -> None:
         nick = nick or self.chat.nick
         try:
-            await self.muc.join_muc_wait(room.name, nick, password=room.key, maxstanzas=0,
+            await self.muc.join_muc_wait(slixmpp.JID(room.name), nick, password=room.key, maxstanzas=0,
                                          timeout=self.chat.ping_timeout)
         except PresenceError as error:
             if error.condition == "conflict" and nick == self.chat.nick:
@@ -327,7 +336,7 @@ class XmppSession(Session):
             return
         target = room_name or str(stanza["from"])
         room_or_sender = slixmpp.JID(room_name) if room_name else stanza["from"]
-        kind = "groupchat" if room_name else "chat"
+        kind: MessageKind = "groupchat" if room_name else "chat"
         waiting = self.backlog.reserve(target)
         if waiting is Admission.WARN:
             self._send(room_or_sender, kind, [SHED])  # may overrun the bound: once per target and episode
@@ -371,7 +380,7 @@ class XmppSession(Session):
         await self.bucket.take()
         self._send(slixmpp.JID(target), "groupchat" if in_room else "chat", lines)
 
-    def _send(self, to: slixmpp.JID, kind: str, lines: Sequence[str]) -> None:
+    def _send(self, to: slixmpp.JID, kind: MessageKind, lines: Sequence[str]) -> None:
         body = message_body(lines)
         if body and self.client.is_connected():
             self.stats.sent += 1

@@ -24,8 +24,8 @@ def test_preflight_names_the_master_stopped_and_local_instances_and_a_short_seco
                  instance("old.example.org", "n1.example.org", "n3.example.org", state="down"),
                  instance("tmp.example.org", "n1.example.org", template="plain")]
     assert checks.preflight("n1.example.org", nodes, instances, empties=True) == [
-        "it is the cluster's master: RAPI and the job queue go away while it reboots; fail the master over "
-        "first (gnt-cluster master-failover on a candidate)",
+        ("it is the cluster's master: RAPI and the job queue go away while it reboots; fail the master over "
+        "first (gnt-cluster master-failover on a candidate)"),
         "gnt-node migrate will report an error for old (stopped: it stays here and reboots with the node)",
         "tmp (plain) cannot migrate (disks on this node only): down while it reboots",
         "N+1: n2 would need 12.0G for its instances and has 5.9G free",

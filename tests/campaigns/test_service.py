@@ -62,8 +62,8 @@ def test_slow_hosts_get_three_lines_fast_ones_one_and_the_eta_appears_once_a_hos
     assert heard[1:4] == [
         "#ops [reboot 1/2 0%] fsn-node-01: migrating 5 instances off",
         "#ops [reboot 1/2 0%] fsn-node-01: 5 instances migrated off, shutting down (reboot)",
-        "#ops [reboot 1/2 50%] fsn-node-01 done in 15m00s (down 2m30s), 5 instances migrated back — "
-        "ETA 08:32 UTC (≈16 min/host)",
+        ("#ops [reboot 1/2 50%] fsn-node-01 done in 15m00s (down 2m30s), 5 instances migrated back — "
+        "ETA 08:32 UTC (≈16 min/host)"),
     ]
     assert heard[4:] == [
         "#ops [reboot 2/2 100%] fsn-node-02 done in 12m00s (down 2m00s), 5 instances migrated back",
@@ -141,10 +141,10 @@ def test_a_host_down_too_long_and_a_silent_campaign_nudge_the_owner_once(tmp_pat
     heard = asyncio.run(scenario())
     nudges = [line for line in heard if "anarcat: [reboot" in line]
     assert nudges == [
-        "#ops anarcat: [reboot 1/2 0%] h1 has been down for 0s, longer than the 0s expected: "
-        "is it stuck (disk unlock prompt, console, BIOS)?",
-        "#ops anarcat: [reboot 1/2 0%] no news from campaign ovs-2026-12 for 1s (last: h1 down): "
-        "is the tooling still running?",
+        ("#ops anarcat: [reboot 1/2 0%] h1 has been down for 0s, longer than the 0s expected: "
+        "is it stuck (disk unlock prompt, console, BIOS)?"),
+        ("#ops anarcat: [reboot 1/2 0%] no news from campaign ovs-2026-12 for 1s (last: h1 down): "
+        "is the tooling still running?"),
     ]
 
 
@@ -184,8 +184,8 @@ def test_reboots_shows_the_campaign_in_progress_and_the_last_ones(tmp_path):
     assert asyncio.run(scenario()) == [
         NOT_FOLLOWED,
         "no reboot campaign in progress; !reboots last lists the previous ones.",
-        "[reboot 2/2 50%] campaign ovs-2026-12 by anarcat (Open vSwitch upgrade): at h2 (down); 1 done, 0 failed, "
-        "0 skipped, 1 to go — ETA 08:21 UTC (≈10 min/host)",
-        "campaign old-1 (reboot, anarcat): FAIL, 2027-01-15 08:00 UTC, 1m00s: 0 succeeded, 0 failed, 0 skipped, "
-        "2 untouched — Open vSwitch upgrade",
+        ("[reboot 2/2 50%] campaign ovs-2026-12 by anarcat (Open vSwitch upgrade): at h2 (down); 1 done, 0 failed, "
+        "0 skipped, 1 to go — ETA 08:21 UTC (≈10 min/host)"),
+        ("campaign old-1 (reboot, anarcat): FAIL, 2027-01-15 08:00 UTC, 1m00s: 0 succeeded, 0 failed, 0 skipped, "
+        "2 untouched — Open vSwitch upgrade"),
     ]

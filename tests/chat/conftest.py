@@ -178,7 +178,7 @@ class Bots:
         for bot in self.running:
             try:
                 bot.stop()
-            except Exception as error:  # keep stopping the others
+            except Exception as error:  # noqa: BLE001 - whatever one raised, keep stopping the others
                 errors.append(error)
         if errors:
             raise errors[0]

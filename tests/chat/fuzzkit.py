@@ -165,7 +165,7 @@ def wire_problems(wire: Wire) -> list[str]:
             problems.append(f"XMPP stanza not well-formed ({error}): {body[:80]!r}")
     if any(ord(char) < 0x20 and char != "\n" for char in wire.console):
         problems.append(f"control character on the console: {wire.console[:80]!r}")
-    problems.extend(f"a bidi control or noncharacter: {ascii(text[:80])}" for text in wire.texts()
+    problems.extend(f"a bidi control or noncharacter: {text[:80]!a}" for text in wire.texts()
                     if any(map(unseen, text)))
     problems.extend(f"internal error: {text[:80]!r}" for text in wire.texts() if INTERNAL_ERROR in text)
     return problems

@@ -117,8 +117,8 @@ def test_a_three_host_campaign_is_told_on_irc_and_xmpp_with_an_eta_from_the_firs
     for number in (1, 2, 3):
         percent_before, percent_after = round(100 * (number - 1) / 3), round(100 * number / 3)
         expected += [rf"\[reboot {number}/3 {percent_before}%\] fsn-node-0{number}: migrating 5 instances off",
-                     rf"\[reboot {number}/3 {percent_before}%\] fsn-node-0{number}: 5 instances migrated off, down, "
-                     r"waiting for it to come back \(up to 5m00s\)",
+                     (rf"\[reboot {number}/3 {percent_before}%\] fsn-node-0{number}: 5 instances migrated off, down, "
+                     r"waiting for it to come back \(up to 5m00s\)"),
                      rf"\[reboot {number}/3 {percent_after}%\] fsn-node-0{number} done in 14m00s \(down 2m20s\), "
                      r"5 instances migrated back" + eta[number]]
     assert len(heard) == 11, heard

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import trustme
@@ -279,7 +280,7 @@ class WhoisSwallower(FreezableRelay):
     """Passes everything until `swallow`; from then on the server's replies
     to WHOIS never reach the client, as if the server had stopped answering."""
 
-    REPLIES = {b"311", b"312", b"313", b"317", b"318", b"319", b"301", b"307", b"330", b"671", b"276"}
+    REPLIES: ClassVar[set[bytes]] = {b"311", b"312", b"313", b"317", b"318", b"319", b"301", b"307", b"330", b"671", b"276"}
 
     def __init__(self, upstream_port: int) -> None:
         super().__init__(upstream_port)

@@ -9,7 +9,12 @@ import asyncio
 from typing import Any
 
 from bot.transports.flood import TokenBucket
-from bot.transports.irc_identity import NICK_MOVED, NOT_LOGGED_IN, WHOIS_BUSY, AccountTracker
+from bot.transports.irc_identity import (
+    NICK_MOVED,
+    NOT_LOGGED_IN,
+    WHOIS_BUSY,
+    AccountTracker,
+)
 from bot.transports.irc_outbox import Outbox
 
 

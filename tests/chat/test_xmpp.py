@@ -96,8 +96,8 @@ def test_in_an_anonymous_room_privileged_commands_are_refused_with_the_reason(
     aloop.run(alice.presence_of(f"{room}/gntbot", timeout=15))
 
     assert ask_room(aloop, alice, room, "alice", "!reindex") == [
-        "alice: refused: this room hides real JIDs from me, so I cannot tell who you are; "
-        "ask me in a direct message."]
+        ("alice: refused: this room hides real JIDs from me, so I cannot tell who you are; "
+        "ask me in a direct message.")]
     expected = format_answer(knowledge.answer(REBALANCE)[0])
     assert ask_room(aloop, alice, room, "alice", f"gntbot: {REBALANCE}")[0] == f"alice: {expected[0]}"
 

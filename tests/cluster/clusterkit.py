@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import trustme
+from fakerapi import FakeRapi
 
 from bot.app import Application
 from bot.config import BotSettings, Config
@@ -21,7 +22,6 @@ from bot.core.access import AccessPolicy
 from bot.core.message import Identity, Message
 from bot.ganeti.settings import ClusterSettings, Credentials
 from bot.knowledge.base import KnowledgeBase
-from fakerapi import FakeRapi
 
 READER = Credentials("reader", "reader-secret")
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from clusterkit import Tls, make_tls
 from fakerapi import FakeRapi, recorded
 

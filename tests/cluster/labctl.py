@@ -31,10 +31,10 @@ import requests
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # run as a script from anywhere
 
-from bot.ganeti import model  # noqa: E402
-from bot.ganeti.errors import RapiError  # noqa: E402
-from bot.ganeti.rapi import RapiClient  # noqa: E402
-from bot.ganeti.settings import ClusterSettings, Credentials  # noqa: E402
+from bot.ganeti import model
+from bot.ganeti.errors import RapiError
+from bot.ganeti.rapi import RapiClient
+from bot.ganeti.settings import ClusterSettings, Credentials
 
 LAB = HERE / "lab"
 FIXTURES = HERE / "fixtures"
@@ -52,10 +52,10 @@ def unavailable() -> str | None:
     if os.geteuid() != 0:
         return "the Ganeti lab needs root (network namespaces, mounts, veth, bridges)"
     name = f"gntlab-probe-{os.getpid()}"
-    probe = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    probe = subprocess.run(["ip", "netns", "add", name], check=False, capture_output=True, text=True)
     if probe.returncode != 0:
         return f"cannot create network namespaces here: {probe.stderr.strip() or 'ip netns add failed'}"
-    subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+    subprocess.run(["ip", "netns", "delete", name], check=False, capture_output=True)
     return None
 
 
@@ -82,7 +82,7 @@ class Lab:
     def up(self, timeout: float = 240) -> float:
         """Build the cluster (tearing down any previous one); returns the seconds it took."""
         started = time.monotonic()
-        result = subprocess.run([str(LAB / "up.sh")], env=self._env, capture_output=True, text=True,
+        result = subprocess.run([str(LAB / "up.sh")], env=self._env, check=False, capture_output=True, text=True,
                                 timeout=timeout)
         if result.returncode != 0:
             raise LabError(f"lab/up.sh failed ({result.returncode}):\n{result.stdout[-2000:]}"
@@ -91,11 +91,11 @@ class Lab:
         return time.monotonic() - started
 
     def down(self) -> None:
-        subprocess.run([str(LAB / "down.sh"), "--purge"], env=self._env, capture_output=True, timeout=60)
+        subprocess.run([str(LAB / "down.sh"), "--purge"], env=self._env, check=False, capture_output=True, timeout=60)
 
     def run(self, node: str, *command: str, timeout: float = 60) -> str:
         """Run ``command`` on ``node`` (its namespaces); returns stdout, raises on failure."""
-        result = subprocess.run([str(LAB / "nsrun"), node, *command], env=self._env, capture_output=True,
+        result = subprocess.run([str(LAB / "nsrun"), node, *command], env=self._env, check=False, capture_output=True,
                                 text=True, timeout=timeout)
         if result.returncode != 0:
             raise LabError(f"{node}: {' '.join(command)} failed: {result.stderr.strip()}")
@@ -110,7 +110,7 @@ class Lab:
     def certificate_pem(self) -> str:
         """The public part of the cluster's self-signed rapi.pem (never the key)."""
         pem = (self.state / "nodes" / "node1" / "var" / "lib" / "ganeti" / "rapi.pem").read_text()
-        found = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", pem, re.S)
+        found = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", pem, re.DOTALL)
         if found is None:
             raise LabError("rapi.pem holds no certificate")
         return found.group(0) + "\n"
@@ -125,7 +125,7 @@ class Lab:
         deadline = time.monotonic() + timeout
         while True:
             result = subprocess.run(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "-u", ":".join(READER),
-                                     f"{self.url}/2/info"], capture_output=True, text=True)
+                                     f"{self.url}/2/info"], check=False, capture_output=True, text=True)
             if result.stdout == "200":
                 return
             if time.monotonic() > deadline:

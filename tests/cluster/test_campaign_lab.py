@@ -115,14 +115,14 @@ def test_the_reboot_plan_of_the_lab(lab_settings):
     from clusterkit import Chat
 
     assert Chat(lab_settings).say("!reboot-plan") == [
-        "lab: 3 node(s) in 2 reboot group(s) (no two nodes of a group share an instance; the master last); "
-        "no estimate: no past campaign has been recorded by this bot",
+        ("lab: 3 node(s) in 2 reboot group(s) (no two nodes of a group share an instance; the master last); "
+        "no estimate: no past campaign has been recorded by this bot"),
         "group 1 (2): node2, node3 — N+1 ok",
-        "group 2 (1): node1 (master: fail it over first, gnt-cluster master-failover on a candidate) — N+1 ok; "
-        "down with their node: inst2",
+        ("group 2 (1): node1 (master: fail it over first, gnt-cluster master-failover on a candidate) — N+1 ok; "
+        "down with their node: inst2"),
     ]
     assert Chat(lab_settings).say("!reboot-plan node3 @lab") == [
-        "lab: 1 node(s) in 1 reboot group(s) (no two nodes of a group share an instance; the master last); "
-        "no estimate: no past campaign has been recorded by this bot",
+        ("lab: 1 node(s) in 1 reboot group(s) (no two nodes of a group share an instance; the master last); "
+        "no estimate: no past campaign has been recorded by this bot"),
         "group 1 (1): node3 — N+1 ok",
     ]

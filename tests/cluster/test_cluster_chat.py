@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from clusterkit import Chat, pinned
 from fakerapi import Answer, FakeRapi, fixture, recorded, recorded_path
 
@@ -80,11 +79,11 @@ def test_a_node_whose_daemon_is_down_is_said_plainly_before_the_table(node3_down
 
 def test_instance_shows_the_gnt_instance_info_essentials(chat):
     assert chat.say("!instance inst5") == [
-        "inst5.ganeti.test @gnt-fsn: running, admin state up; primary node3.ganeti.test (group default), "
-        "no secondary; OS dummy+default",
+        ("inst5.ganeti.test @gnt-fsn: running, admin state up; primary node3.ganeti.test (group default), "
+        "no secondary; OS dummy+default"),
         "4 vcpus, memory 768M (min 768M), template sharedfile, disk usage 768M",
-        "disks: disk/0 512M in /srv/ganeti/shared-file-storage/inst5.ganeti.test, "
-        "disk/1 256M in /srv/ganeti/shared-file-storage/inst5.ganeti.test",
+        ("disks: disk/0 512M in /srv/ganeti/shared-file-storage/inst5.ganeti.test, "
+        "disk/1 256M in /srv/ganeti/shared-file-storage/inst5.ganeti.test"),
         f"nics: nic/0 192.0.2.105 {INST5_MAC} bridged br-inst",
         "tags: env:prod, role:cache",
         chat.say("!instance inst5.ganeti.test")[-1],
@@ -104,8 +103,8 @@ def test_nodes_and_cluster_summaries(chat):
     assert nodes[0] == "gnt-fsn: 3 nodes, master node1; names without .ganeti.test"
     assert nodes[1].startswith("node1 master: mem ") and nodes[1].endswith("; 2 primary, 0 secondary")
     assert chat.say("!cluster") == [
-        "gnt-fsn: cluster.ganeti.test, master node1.ganeti.test, Ganeti 3.0.2; hypervisors fake; "
-        "disk templates diskless, file, sharedfile; allocator hail",
+        ("gnt-fsn: cluster.ganeti.test, master node1.ganeti.test, Ganeti 3.0.2; hypervisors fake; "
+        "disk templates diskless, file, sharedfile; allocator hail"),
         "3 nodes, 5 instances (4 running, 1 ADMIN_down)",
     ]
 
@@ -166,8 +165,8 @@ def test_capacity_reports_a_shortfall_in_the_words_of_gnt_cluster_verify(fake_ra
     lines = Chat(pinned(fake_rapi, tls)).say("!capacity")
     assert lines[:2] == [
         "gnt-fsn: N+1 FAILS on 1 node(s); names without .ganeti.test.",
-        "node2: not enough memory to accommodate instance failovers should node1 fail "
-        "(1536 MiB needed, 1024 MiB available; inst1, inst2)",
+        ("node2: not enough memory to accommodate instance failovers should node1 fail "
+        "(1536 MiB needed, 1024 MiB available; inst1, inst2)"),
     ]
     assert lines[2].startswith("ok: node1 needs 0 of ") and ", node3 needs 0 of " in lines[2]
 
@@ -225,8 +224,8 @@ def test_a_name_finds_its_cluster_by_itself(two_clusters):
 def test_an_ambiguous_short_name_lists_the_candidates(two_clusters):
     chat, fsn, chi = two_clusters
     assert chat.say("!instance inst1") == [
-        "inst1 is ambiguous: inst1.ganeti.test @gnt-fsn, inst1.chi.example.org @gnt-chi; "
-        "give the full name or add @cluster"]
+        ("inst1 is ambiguous: inst1.ganeti.test @gnt-fsn, inst1.chi.example.org @gnt-chi; "
+        "give the full name or add @cluster")]
     assert chat.say("!instance inst9") == ["no instance inst9 on @gnt-fsn, @gnt-chi"]
     chat.say("!instance inst1 @gnt-chi")
     chat.say("!instance inst1.ganeti.test")

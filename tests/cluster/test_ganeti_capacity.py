@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from clusterkit import pinned
 
 from bot.ganeti.capacity import movable, redundancy
 from bot.ganeti.cluster import Cluster
 from bot.ganeti.model import Instance, Node
-from clusterkit import pinned
 
 N1, N2, N3 = (f"node{n}.ganeti.test" for n in (1, 2, 3))
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.ganeti.cluster import Cluster
-from bot.ganeti.details import disk_location
 from clusterkit import pinned
 from fakerapi import Answer, FakeRapi, recorded, recorded_path
+
+from bot.ganeti.cluster import Cluster
+from bot.ganeti.details import disk_location
 
 INSTANCES = "/2/query/instance"
 

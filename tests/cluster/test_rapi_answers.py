@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from clusterkit import Chat, pinned
 from fakerapi import Answer, fixture, recorded_path
 

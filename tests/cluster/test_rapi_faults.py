@@ -9,11 +9,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import labctl
 import pytest
 import requests
 import trustme
+from clusterkit import READER, Chat, pinned
+from fakerapi import Answer, FakeRapi, fixture, recorded
 
-import labctl
 from bot.ganeti.cluster import Cluster
 from bot.ganeti.errors import (
     RapiAuthError,
@@ -26,8 +28,6 @@ from bot.ganeti.errors import (
 )
 from bot.ganeti.rapi import RapiClient, build_session
 from bot.ganeti.settings import ClusterSettings, Credentials
-from clusterkit import READER, Chat, pinned
-from fakerapi import Answer, FakeRapi, fixture, recorded
 
 
 @pytest.fixture

@@ -24,8 +24,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from fakerapi import fixture, recorded_path
 from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
+from replay import SETTINGS, replaying
 
 from bot.commands import clusterview as view
 from bot.ganeti import capacity, filters
@@ -33,8 +35,6 @@ from bot.ganeti.cluster import Cluster
 from bot.ganeti.errors import RapiError
 from bot.ganeti.names import tag_matcher
 from bot.ganeti.rapi import RapiClient
-from fakerapi import fixture, recorded_path
-from replay import SETTINGS, replaying
 
 T = TypeVar("T")
 EXAMPLES = int(os.environ.get("GNTBOT_FUZZ_EXAMPLES", "400"))

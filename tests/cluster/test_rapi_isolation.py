@@ -11,14 +11,14 @@ import asyncio
 import threading
 
 import pytest
+from clusterkit import Chat, pinned
+from fakerapi import Answer, FakeRapi, recorded_path
 
 from bot.config import SHIPPED_RUNBOOKS
 from bot.ganeti.cluster import Cluster
 from bot.ganeti.errors import RapiServerError
 from bot.ganeti.flights import FAILURE_SECONDS
 from bot.knowledge.base import KnowledgeBase
-from clusterkit import Chat, pinned
-from fakerapi import Answer, FakeRapi, recorded_path
 
 INSTANCES = "/2/query/instance"
 # More than asyncio's default pool has threads on any machine (at most 32):

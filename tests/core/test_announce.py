@@ -19,7 +19,7 @@ def test_lines_go_to_the_attached_transport_of_their_realm():
 
 def test_lines_for_a_network_that_is_away_wait_for_it_within_a_bound(caplog):
     announcer, sent = Announcer(queued_lines=3), []
-    first = lambda target, lines: sent.append(("old", lines))  # noqa: E731
+    first = lambda target, lines: sent.append(("old", lines))
     announcer.attach("irc", first)
     announcer.detach("irc", first)  # the connection dropped
     for number in range(5):

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import CORPUS, SHIPPED
 
 from bot.commands.runbook import LINE_BYTES, format_answer
 from bot.knowledge.answer import Hit, build_answer
@@ -20,7 +21,6 @@ from bot.knowledge.index import runbook_files
 from bot.knowledge.markdown import parse_runbook
 from bot.knowledge.prose import MAX_GIST, is_warning, sentences
 from bot.knowledge.sections import Section
-from conftest import CORPUS, SHIPPED
 
 PROMPT = re.compile(r"^\s*(?:[\w.-]+@[\w.-]+:\S*\s?[#$]|\$\s)")
 LOG_LINE = re.compile(r"^\s*(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "

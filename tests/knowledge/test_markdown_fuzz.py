@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import FUZZ_WORST
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,6 @@ from bot.knowledge import budget
 from bot.knowledge.files import UnreadableRunbook, read_runbook
 from bot.knowledge.markdown import MAX_HEADING, parse_runbook
 from bot.knowledge.sections import Section
-from conftest import FUZZ_WORST
 
 # Pieces that mean something to Markdown, to the wiki clean-up or to the analysis.
 FRAGMENTS = (

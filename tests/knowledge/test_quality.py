@@ -14,12 +14,12 @@ from __future__ import annotations
 import sys
 
 import pytest
-
-from bot.knowledge import embedding
 from conftest import CORPUS, PROJECT
 
+from bot.knowledge import embedding
+
 sys.path.insert(0, str(PROJECT / "bench"))
-import quality  # noqa: E402
+import quality
 
 SEMANTIC = embedding.available()
 FIRST_SET = {

@@ -15,9 +15,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from markdown_it import MarkdownIt
-
 from conftest import CORPUS, PROJECT, SHIPPED
+from markdown_it import MarkdownIt
 
 QUESTIONS = PROJECT / "tests" / "questions"
 ROOTS = {"runbooks": SHIPPED, "corpus": CORPUS}

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-
 import pytest
+from conftest import SHIPPED
 
 from bot.knowledge.answer import Hit, build_answer, command_lines, link
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.sections import Section
-
-from conftest import SHIPPED
 
 
 @pytest.fixture(scope="module")

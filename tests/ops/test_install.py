@@ -18,7 +18,7 @@ pytestmark = pytest.mark.install
 
 def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None,
         timeout: float = 300) -> subprocess.CompletedProcess:
-    done = subprocess.run([str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True,
+    done = subprocess.run([str(part) for part in command], cwd=cwd, env=env, check=False, capture_output=True, text=True,
                           timeout=timeout)
     assert done.returncode == 0, f"{command}: {done.stdout}\n{done.stderr}"
     return done
