@@ -9,6 +9,14 @@ With ``[actions]`` it also opens the bot's state (pending confirmations,
 watched jobs), which one running bot only may hold: a second one fails here,
 naming the first one's pid. The actions and their state are set up once, at
 start-up; a reload does not change them (``[actions]`` needs a restart).
+
+A reload builds new `Cluster` objects (new settings, credentials, metering)
+but hands each the worker threads of the one of the same name before it, and
+the runbook commands keep theirs: what is in flight finishes, and a bot that is
+reloaded a thousand times runs the same threads. The threads of a cluster the
+reload removed are closed. The actions and the campaign watcher are kept, and
+given the new clusters (a campaign already being watched goes on with the ones
+it started with).
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from bot.commands import help as help_commands
 from bot.commands import identity
 from bot.commands.campaigns import CampaignCommands
 from bot.commands.cluster import ClusterCommands
-from bot.commands.runbook import RunbookCommands
+from bot.commands.runbook import RunbookCommands, knowledge_workers
 from bot.config import Config, load_config
 from bot.core.dispatch import Dispatcher
 from bot.core.message import Message, Reply
@@ -64,6 +72,8 @@ class Application:
         self.store: Store | None = None
         self.actions: ActionService | None = None
         self._act = act
+        self.clusters: tuple[Cluster, ...] = ()
+        self._knowledge_workers = knowledge_workers()
         self.knowledge_metrics = KnowledgeMetrics(self.metrics)
         self.rapi_metrics = RapiMetrics(self.metrics)
         self.reloads = self.metrics.counter(
@@ -86,8 +96,10 @@ class Application:
     def _install(self, config: Config, knowledge: KnowledgeBase, *, first: bool = False) -> None:
         """Build the commands for ``config`` and put them behind the dispatcher in one step."""
         registry = Registry()
-        runbook = RunbookCommands(knowledge, config.bot.prefix, self.knowledge_metrics)
-        clusters = tuple(Cluster(settings, RapiClient(settings, meter=self.rapi_metrics.cluster(settings.name)))
+        runbook = RunbookCommands(knowledge, config.bot.prefix, self.knowledge_metrics, self._knowledge_workers)
+        threads = {cluster.name: cluster.workers for cluster in self.clusters}
+        clusters = tuple(Cluster(settings, RapiClient(settings, meter=self.rapi_metrics.cluster(settings.name)),
+                                 workers=threads.pop(settings.name, None))
                          for settings in config.clusters)
         self.rapi_metrics.keep_only(cluster.name for cluster in clusters)
         dispatcher = self.dispatcher
@@ -105,6 +117,10 @@ class Application:
         self.config, self.knowledge, self.clusters, self._runbook = config, knowledge, clusters, runbook
         self.policy = config.access
         self.knowledge_metrics.watch(knowledge)
+        if self.campaigns.watcher is not None:
+            self.campaigns.watcher.clusters = clusters
+        for removed in threads.values():
+            removed.close()
 
     def _install_actions(self, config: Config, registry: Registry, clusters: tuple[Cluster, ...],
                          first: bool) -> None:
@@ -129,6 +145,10 @@ class Application:
         await asyncio.gather(*tasks)
 
     def close(self) -> None:
+        """Stop the worker threads (without waiting for a call that hangs) and close the state."""
+        for cluster in self.clusters:
+            cluster.workers.close()
+        self._knowledge_workers.close()
         if self.store is not None:
             self.store.close()
             self.store = None

@@ -111,14 +111,20 @@ def format_refusal(closest: list[Hit], base_url: str) -> list[str]:
     return lines
 
 
+def knowledge_workers() -> Workers:
+    return Workers("knowledge", KNOWLEDGE_THREADS)
+
+
 class RunbookCommands:
     """Binds the knowledge base to chat commands."""
 
-    def __init__(self, knowledge: KnowledgeBase, prefix: str, metrics: KnowledgeMetrics | None = None) -> None:
+    def __init__(self, knowledge: KnowledgeBase, prefix: str, metrics: KnowledgeMetrics | None = None,
+                 workers: Workers | None = None) -> None:
+        """``workers``: the threads of the commands this replaces (a reload), else new ones."""
         self.knowledge = knowledge
         self.prefix = prefix
         self.metrics = metrics or KnowledgeMetrics(Metrics.detached())
-        self.workers = Workers("knowledge", KNOWLEDGE_THREADS)  # never behind a slow cluster
+        self.workers = workers or knowledge_workers()  # never behind a slow cluster
 
     def register(self, registry: Registry) -> None:
         registry.command(

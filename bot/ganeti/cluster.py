@@ -26,7 +26,7 @@ from bot.ganeti.model import ClusterInfo, Group, Instance, Job, JobDetail, Node
 from bot.ganeti.rapi import MAX_IN_FLIGHT, RapiClient
 from bot.ganeti.settings import ClusterSettings
 from bot.ganeti.shapes import answer_of, each
-from bot.workers import Workers
+from bot.workers import Workers, WorkersClosed
 
 T = TypeVar("T")
 JOB_POLL_SECONDS = 0.25
@@ -35,21 +35,30 @@ JOB_POLL_SECONDS = 0.25
 WORKERS = MAX_IN_FLIGHT + 1
 
 
+def cluster_workers(name: str) -> Workers:
+    return Workers(f"rapi-{name}", WORKERS)
+
+
 class Cluster:
     """Read-only questions to one configured cluster. Blocking: call it through `run`."""
 
     def __init__(self, settings: ClusterSettings, client: RapiClient | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, workers: Workers | None = None) -> None:
+        """``workers``: threads to share with an earlier `Cluster` of the same name (a reload)."""
         self.settings = settings
         self.name = settings.name
         self.client = client or RapiClient(settings)
         self._clock = clock
         self._flights = Flights(clock)
-        self._workers = Workers(f"rapi-{self.name}", WORKERS)
+        self.workers = workers or cluster_workers(self.name)
 
     async def run(self, work: Callable[[Cluster], T]) -> T:
         """``work(self)`` in this cluster's own threads."""
-        return await self._workers.run(work, self)
+        try:
+            return await self.workers.run(work, self)
+        except WorkersClosed as error:
+            raise RapiError(self.name, "the bot no longer asks this cluster (a reload removed it from the "
+                            "configuration, or the bot is stopping)") from error
 
     # -- listings, kept for cache_seconds ------------------------------------
 
