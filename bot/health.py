@@ -3,21 +3,42 @@
 The running bot answers this at ``/health`` (`bot.web.monitoring`), and
 ``gntbot status`` asks it there and turns the answer into an exit code, so a
 script or a monitoring check can tell, per network and per cluster, what is wrong.
+
+A failing cluster is described by the kind of its failure, in fixed words
+(`FAILURE_WORDS`), never by the error's own text: that may quote RAPI's answer
+(a user name, a URL), and ``/health`` is unauthenticated and ends up in
+monitoring systems and tickets. The full error goes to the bot's log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot.errors import GntbotError
+from bot.ganeti import errors
 from bot.ganeti.cluster import Cluster
 from bot.transports.base import Transport
 from bot.transports.session import ReconnectingTransport
 
+log = logging.getLogger(__name__)
+
 PROBE_SECONDS = 10.0  # a cluster that has not answered by then counts as unreachable
+SEE_LOG = "; the bot's log has the details"
+# What /health says for each kind of failure (the first class that matches).
+FAILURE_WORDS: tuple[tuple[type[GntbotError], str], ...] = (
+    (errors.RapiAuthError, "RAPI refused the bot's read credentials (401)"),
+    (errors.RapiForbidden, "the bot's RAPI user lacks the read right (403)"),
+    (errors.RapiTlsError, "TLS verification failed (certificate or pinned fingerprint), nothing was sent"),
+    (errors.RapiUnreachable, "no connection to RAPI (host name, connection refused or network)"),
+    (errors.RapiTimeout, "RAPI did not answer in time"),
+    (errors.RapiServerError, "RAPI or the master daemon failed (5xx)"),
+    (errors.RapiBadAnswer, "RAPI gave an answer the bot cannot read"),
+    (GntbotError, "the cluster information could not be read"),
+)
 
 
 @dataclass(frozen=True)
@@ -81,5 +102,10 @@ async def _probe(cluster: Cluster, timeout: float) -> Check:
     except TimeoutError:
         return Check(cluster.name, False, f"no answer within {timeout:g} s")
     except GntbotError as error:
-        return Check(cluster.name, False, str(error))
+        log.warning("health: %s is failing: %s", cluster.name, error)
+        return Check(cluster.name, False, failure_words(error) + SEE_LOG)
     return Check(cluster.name, True, f"reachable: {info.name}, master {info.master}")
+
+
+def failure_words(error: GntbotError) -> str:
+    return next(words for kind, words in FAILURE_WORDS if isinstance(error, kind))
