@@ -6,6 +6,7 @@ hides real JIDs from the bot, senders are unverified and privileged
 commands are refused with the reason. History the room replays on join,
 and anything delivered late (``<delay/>``: offline storage), is never
 executed: an old command must not run again.
+The client (TLS, plugins, no passwords in its log): `bot.transports.xmpp_client`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
-import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Literal
@@ -45,27 +44,13 @@ from bot.transports.session import (
 )
 from bot.transports.settings import RoomSettings, XmppSettings
 from bot.transports.text import inbound, xml_safe
+from bot.transports.xmpp_client import hide_secrets, new_client
 
 MessageKind = Literal["chat", "groupchat"]
 
 log = logging.getLogger(__name__)
 
 ANONYMOUS_ROOM = "this room hides real JIDs from me, so I cannot tell who you are; ask me in a direct message"
-_SECRET_PAYLOAD = re.compile(
-    r"(<(?:auth|response|challenge|success)\b[^>]*xmpp-sasl[^>]*>|<password\b[^>]*>)[^<]*(</)")
-
-
-class _HideSecrets(logging.Filter):
-    """slixmpp logs every stanza at debug level: SASL (with PLAIN, the account
-    password in base64) and room passwords in MUC joins. Keep them out of the log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "xmpp-sasl" in message or "<password" in message:
-            record.msg, record.args = _SECRET_PAYLOAD.sub(r"\1***\2", message), None
-        return True
-
-
 _KICKED = {301: "banned", 307: "kicked", 321: "removed (affiliation change)", 322: "removed (members only)",
            332: "removed (service shutting down)"}
 
@@ -79,32 +64,13 @@ class XmppTransport(ReconnectingTransport):
         self.bot_name = bot_name
         self.limiter = InboundLimiter(chat.flood.user_burst, chat.flood.user_rate)
         self.client: slixmpp.ClientXMPP | None = None
-        logging.getLogger("slixmpp.xmlstream.xmlstream").addFilter(_HIDE_SECRETS)
+        hide_secrets()
 
     def new_session(self, dispatcher: Dispatcher) -> XmppSession:
         # One client for every connection: slixmpp is made to connect again,
         # and a client thrown away leaves its background task behind.
-        self.client = self.client or _client(self.settings)
+        self.client = self.client or new_client(self.settings)
         return XmppSession(self.settings, self.client, dispatcher, self.bot_name, self.limiter, self.stats)
-
-
-_HIDE_SECRETS = _HideSecrets()
-
-
-def _client(settings: XmppSettings) -> slixmpp.ClientXMPP:
-    plaintext = not settings.tls
-    client = slixmpp.ClientXMPP(
-        settings.jid, settings.password,
-        plugin_config={"feature_mechanisms": {"unencrypted_plain": plaintext, "unencrypted_scram": plaintext}},
-    )
-    for plugin in ("xep_0030", "xep_0045", "xep_0199", "xep_0203"):
-        client.register_plugin(plugin)
-    client.enable_direct_tls = settings.tls and settings.direct_tls
-    client.enable_starttls = settings.tls and not settings.direct_tls
-    client.enable_plaintext = plaintext
-    # Verified TLS: the system's CAs, or only the configured CA file.
-    client.ssl_context = ssl.create_default_context(cafile=str(settings.ca_file) if settings.ca_file else None)
-    return client
 
 
 def message_body(lines: Sequence[str]) -> str:
