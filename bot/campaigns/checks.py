@@ -7,8 +7,9 @@
   campaign and how they ended: a job whose reason trail names the campaign,
   or a ``NODE_MIGRATE(node)`` received once the host was under way (the
   team's script passes no reason of its own), and every child it submitted;
-- `disk_problems`: DRBD disks still syncing or degraded (the runbook's "slow
-  disk sync after rebooting / broken migrate-back"), from an instance info job.
+
+DRBD disks still syncing or degraded before a migrate-back are read by
+`bot.ganeti.details.disk_problems`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ from bot.ganeti.model import (
 from bot.ganeti.names import short
 
 Row = Mapping[str, Any]
+
+
+def names_node(host: str, node: str) -> bool:
+    """Whether a campaign's ``host`` is the cluster's ``node``: the same name, or the node's
+    short name (``fsn-node-03`` for ``fsn-node-03.torproject.org``)."""
+    return host == node or host == short(node)
 
 
 def mib(value: int) -> str:
@@ -136,23 +143,3 @@ def child_ids(result: Any) -> list[int]:
     jobs = first.get("jobs") if isinstance(first, Mapping) else None
     return [int(entry[1]) for entry in jobs or () if isinstance(entry, Sequence) and len(entry) == 2
             and entry[0] is True and isinstance(entry[1], int | str) and str(entry[1]).isdigit()]
-
-
-def disk_problems(name: str, info: Mapping[str, Any]) -> list[str]:
-    """Disks of ``name`` (an instance info job's answer for it) still syncing or degraded."""
-    problems = []
-    for index, disk in enumerate(info.get("disks") or ()):
-        if not isinstance(disk, Mapping) or disk.get("dev_type") != "drbd":
-            continue
-        for side in ("pstatus", "sstatus"):
-            status = disk.get(side)
-            if not isinstance(status, Sequence) or len(status) < 6:
-                continue
-            percent, degraded = status[3], status[5]
-            if percent is not None:
-                problems.append(f"{short(name)} disk/{index} syncing ({float(percent):.0f}%)")
-                break
-            if degraded:
-                problems.append(f"{short(name)} disk/{index} degraded")
-                break
-    return problems

@@ -35,6 +35,7 @@ from bot.campaigns.settings import CampaignSettings
 from bot.campaigns.state import Campaign, CampaignConflict, HostState, Phase
 from bot.ganeti.capacity import redundancy
 from bot.ganeti.cluster import Cluster
+from bot.ganeti.details import disk_problems
 from bot.ganeti.errors import RapiError
 from bot.ganeti.model import JOB_FINISHED, JobDetail
 from bot.ganeti.names import short
@@ -102,7 +103,7 @@ class Watcher:
         found: dict[str, tuple[Cluster, str]] = {}
         for cluster, nodes in zip(self.clusters, listings, strict=True):
             for host in hosts:
-                node = next((n for n in nodes if n == host or short(n) == short(host) == host), None)
+                node = next((n for n in nodes if checks.names_node(host, n)), None)
                 if node is not None and host not in found:
                     found[host] = (cluster, node)
         return found
@@ -213,7 +214,7 @@ class Watcher:
         problems = []
         for instance in instances:
             if instance.name in primaries and instance.disk_template == "drbd":
-                problems.extend(checks.disk_problems(instance.name, await self._info(cluster, instance.name)))
+                problems.extend(disk_problems(instance.name, await self._info(cluster, instance.name)))
         if problems:
             await self._warn(campaign, host, "before migrating back: " + "; ".join(problems[:8]) +
                              " — wait for the sync (gnt-cluster verify-disks), or the migrations will fail")

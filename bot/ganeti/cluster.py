@@ -89,7 +89,7 @@ class Cluster:
         """``gnt-instance info`` essentials; disk locations need a short query job."""
         def load() -> InstanceDetail:
             data = self.client.instance(name)
-            query_data = self._query_data(name)
+            query_data = self.query_data(name)
             with answer_of(self.name, f"instance {name}"):
                 return InstanceDetail.from_rapi(data, query_data)
 
@@ -120,15 +120,16 @@ class Cluster:
 
         return self._flights.ask(("job", job_id), load)
 
-    def _query_data(self, name: str) -> dict[str, Any] | None:
-        """The info job's view of ``name``, or None if it failed or took too long.
+    def query_data(self, name: str, *, live: bool = False) -> dict[str, Any] | None:
+        """The info job's view of ``name`` (``live``: with the disks' status, from the
+        nodes), or None if it failed or took too long.
 
-        Only where the disks live comes from it; the rest of the answer stands
-        without it, so a busy job queue degrades the answer instead of failing it.
+        `instance` takes only where the disks live from it; the rest of its answer
+        stands without it, so a busy job queue degrades the answer instead of failing it.
         """
         deadline = self._clock() + self.settings.timeout
         try:
-            job_id = self.client.submit_instance_query(name)
+            job_id = self.client.submit_instance_query(name, static=not live)
             while True:
                 job = self.client.job(job_id)
                 if _status(job) in model.JOB_FINISHED or self._clock() >= deadline:

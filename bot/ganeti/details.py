@@ -1,5 +1,6 @@
 """``gnt-instance info`` and ``gnt-node info``: one object in full, from ``/2/instances/NAME``
-and ``/2/nodes/NAME`` (and, for where an instance's disks live, an info job).
+and ``/2/nodes/NAME`` (and, for where an instance's disks live and whether its
+DRBD disks are in sync, an info job).
 
 Checked as it is read, like the listings in `bot.ganeti.model`.
 """
@@ -10,9 +11,10 @@ import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.ganeti.model import Instance, Node
+from bot.ganeti.names import short
 from bot.ganeti.shapes import epoch, integers, mapping, optional_texts, text, texts
 
 T = TypeVar("T")
@@ -125,6 +127,41 @@ def disk_location(disk: object) -> str | None:
     if len(logical_id) > 1:  # blockdev: path; rbd: pool/name; ext: provider
         return str(logical_id[1] if kind == "blockdev" else logical_id[0])
     return None
+
+
+def disk_problems(name: str, info: Mapping[str, Any]) -> list[str]:
+    """The DRBD disks of ``name`` (its info job's answer) that a migration would trip on.
+
+    Each disk's ``pstatus``/``sstatus`` is ``[path, major, minor, sync_percent,
+    estimated_time, is_degraded, ldisk_status]`` on the primary and the
+    secondary, or null where the node has no such device: after a reboot, until
+    ``activate-disks`` (the ganeti-watcher runs it within minutes) sets it up
+    again. Ganeti then aborts the migration ("Disk N is degraded or not fully
+    synchronized on target node"): the runbook's broken migrate-back.
+    """
+    problems = []
+    for index, disk in enumerate(info.get("disks") or ()):
+        if not isinstance(disk, Mapping) or disk.get("dev_type") != "drbd":
+            continue
+        for side, role in (("pstatus", "primary"), ("sstatus", "secondary")):
+            status = disk.get(side)
+            if status is None:
+                problems.append(f"{short(name)} disk/{index} is not active on its {role}")
+                break
+            if not isinstance(status, Sequence) or len(status) < 6:
+                continue
+            percent, degraded = status[3], status[5]
+            if percent is not None:
+                problems.append(f"{short(name)} disk/{index} syncing ({_percent(percent)})")
+                break
+            if degraded:
+                problems.append(f"{short(name)} disk/{index} degraded")
+                break
+    return problems
+
+
+def _percent(value: object) -> str:
+    return f"{float(value):.0f}%" if isinstance(value, int | float) else "?%"
 
 
 def _at(values: Sequence[T | None], index: int) -> T | None:

@@ -23,6 +23,7 @@ from typing import Any
 from bot.ganeti.model import JOB_FINISHED, JobDetail
 
 _SELECTED = re.compile(r"Selected nodes for instance (\S+) via iallocator \S+: (\S+)")
+_SUMMARY = re.compile(r"^([A-Z_]+)(?:\((.+)\))?$")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,21 @@ class JobView:
     @property
     def errors(self) -> tuple[str, ...]:
         return self.detail.errors
+
+    @property
+    def op(self) -> str:
+        """What the job does, from its summary: ``INSTANCE_MIGRATE(web1)`` → ``INSTANCE_MIGRATE``."""
+        found = self._summary()
+        return found.group(1) if found else ""
+
+    @property
+    def subject(self) -> str | None:
+        """The instance or node the job works on, from its summary: ``web1``."""
+        found = self._summary()
+        return found.group(2) if found else None
+
+    def _summary(self) -> re.Match[str] | None:
+        return _SUMMARY.match(self.detail.job.summary[0]) if self.detail.job.summary else None
 
     def last_log(self) -> str | None:
         return self.detail.log[-1].message if self.detail.log else None

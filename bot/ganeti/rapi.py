@@ -197,14 +197,15 @@ class RapiClient:
             raise errors.RapiNotFound(self.name, f"there is no job {job_id} (never existed, or archived and deleted)")
         return dict(job)
 
-    def submit_instance_query(self, name: str) -> int:
-        """Start an OpInstanceQueryData job (config only) and return its ID.
+    def submit_instance_query(self, name: str, *, static: bool = True) -> int:
+        """Start an OpInstanceQueryData job and return its ID.
 
         A GET that runs a job: the only view of where each disk lives (volume
-        group or directory). Read users may do it.
+        group or directory) and, with ``static`` off (the nodes are asked, which
+        is slower), whether each DRBD disk is in sync. Read users may do it.
         """
         path = f"/2/instances/{_segment(name, 'instance name')}/info"
-        body = self.get(path, {"static": True}, what=f"instance {name}")
+        body = self.get(path, {"static": static}, what=f"instance {name}")
         with shapes.answer_of(self.name, f"the info job for instance {name}"):
             return shapes.job_id(body)
 

@@ -10,7 +10,14 @@ the server really reads (see ``shared/reference/ganeti-rapi.md`` §5.9-5.16):
 - node ``migrate`` is a POST where *any* query parameter makes the server drop
   the body; the bot sends its reason in the query and no body at all, so each
   instance goes to its default target (DRBD: the secondary, shared storage:
-  the iallocator).
+  the iallocator);
+- node ``modify`` is a POST whose body is read (`set_drained`: the node's
+  drained flag, as ``gnt-node modify --drained``).
+
+A job that must wait for another names it in ``depends`` (a body key of every
+opcode): Ganeti starts it only once the other ended as required, and fails it
+("Dependency job N finished with status 'error'") otherwise, so an order that
+matters holds even if the bot stops in between.
 
 Every call carries ``?reason=``, which Ganeti puts first in the job's reason
 trail (``gnt-job info`` shows it). A write is never retried: the session has no
@@ -76,9 +83,9 @@ class WriteClient(RapiClient):
         super().__init__(settings, session or build_session(settings, settings.write, retries=0))
 
     def migrate_instance(self, name: str, *, reason: str, mode: str = "live", target_node: str | None = None,
-                         iallocator: str | None = None, dry_run: bool = False) -> int:
-        body: dict[str, Any] = {"mode": mode}
-        body.update(_placement(target_node, iallocator))
+                         iallocator: str | None = None, dry_run: bool = False, after: int | None = None) -> int:
+        """``after``: a job that must succeed first."""
+        body: dict[str, Any] = {"mode": mode, **_placement(target_node, iallocator), **_depends(after)}
         if dry_run:
             body["dry_run"] = True
         return self._submit("PUT", f"/2/instances/{_segment(name, 'instance name')}/migrate", reason, body)
@@ -98,6 +105,16 @@ class WriteClient(RapiClient):
 
         Query parameters only: with any of them the server ignores a body."""
         return self._submit("POST", f"/2/nodes/{_segment(name, 'node name')}/migrate", reason, extra={"mode": mode})
+
+    def set_drained(self, name: str, drained: bool, *, reason: str, after: int | None = None) -> int:
+        """Drain ``name`` (no new instances on it; a master candidate is demoted, and
+        with ``auto_promote`` Ganeti promotes another node if the pool needs one), or
+        undrain it (Ganeti promotes it back to master candidate if the pool needs one).
+        ``after``: a job that must succeed first."""
+        body: dict[str, Any] = {"drained": drained, **_depends(after)}
+        if drained:
+            body["auto_promote"] = True
+        return self._submit("POST", f"/2/nodes/{_segment(name, 'node name')}/modify", reason, body)
 
     def _submit(self, method: str, path: str, reason: str, body: dict[str, Any] | None = None,
                 extra: Params | None = None) -> int:
@@ -195,6 +212,10 @@ def _placement(target_node: str | None, iallocator: str | None) -> dict[str, str
     if iallocator:
         return {"iallocator": iallocator}
     return {}
+
+
+def _depends(job_id: int | None) -> dict[str, list[list[object]]]:
+    return {"depends": [[job_id, ["success"]]]} if job_id is not None else {}
 
 
 def _job_id(value: Any) -> int:

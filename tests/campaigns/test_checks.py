@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.campaigns import checks
+from bot.ganeti.details import disk_problems
 from bot.ganeti.model import Instance, Node
 
 
@@ -62,4 +63,7 @@ def test_drbd_disks_still_syncing_or_degraded_are_named():
          "sstatus": ["/dev/drbd2", 147, 2, None, None, False, 1]},
         {"dev_type": "plain", "pstatus": ["/dev/vg/x", 253, 0, None, None, False, 1]},
     ]}
-    assert checks.disk_problems("web.example.org", info) == ["web disk/0 syncing (43%)", "web disk/1 degraded"]
+    assert disk_problems("web.example.org", info) == ["web disk/0 syncing (43%)", "web disk/1 degraded"]
+    # after the reboot, until activate-disks: the secondary has no such device (Ganeti: "Can't find disk")
+    info["disks"][2]["sstatus"] = None
+    assert disk_problems("web.example.org", info)[2:] == ["web disk/2 is not active on its secondary"]

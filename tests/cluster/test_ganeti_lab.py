@@ -195,3 +195,14 @@ def test_the_node_daemon_back_means_instances_back(chat, lab):
         "node3 inst4 1cpu mem 128M disk 0M diskless ADMIN_down [env:dev]",
         "node3 inst5 4cpu mem 768M disk 768M sharedfile running [env:prod role:cache]",
     ]
+
+
+def test_the_live_info_job_says_how_each_disk_is_the_static_one_only_where_it_is(lab_settings):
+    """What a migrate-back reads to know whether DRBD disks are in sync: the live view only."""
+    from bot.ganeti.cluster import Cluster
+
+    cluster = Cluster(lab_settings)
+    live, static = cluster.query_data("inst5.ganeti.test", live=True), cluster.query_data("inst5.ganeti.test")
+    assert live is not None and static is not None
+    assert [disk["pstatus"][5] for disk in live["disks"]] == [False, False]  # is_degraded, per disk
+    assert [disk["pstatus"] for disk in static["disks"]] == [None, None]
