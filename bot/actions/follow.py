@@ -1,6 +1,8 @@
 """After the confirmation: each submission followed to its end, across restarts.
 
-- A submitted job is watched (`Watcher`) until its outcome is said.
+- The submitted jobs are watched (`Watcher`) until the outcome is said; whoever
+  follows the action (the reboot campaign of a drain) hears when they were
+  submitted and how they ended.
 - A submission whose answer was lost (`SubmissionUncertain`), or that a restart
   caught between the confirmation and the job ID, is *settled*: the cluster's
   job list is searched for the request's token until `JOB_LIST_WINDOW` has
@@ -30,7 +32,7 @@ from bot.actions.ledger import DONE, PENDING, SUBMITTED, SUBMITTING, Ledger, Rec
 from bot.actions.metrics import EXPIRED, UNKNOWN, ActionMetrics
 from bot.actions.settings import ActionSettings
 from bot.actions.submit import find_submitted
-from bot.actions.watch import Watcher
+from bot.actions.watch import Finished, Watcher
 from bot.errors import GntbotError
 from bot.ganeti.clusters import Clusters
 
@@ -46,12 +48,17 @@ written up to a minute after it was confirmed (the re-check comes first)."""
 Say = Callable[[Record, Sequence[str], bool], None]
 Note = Callable[..., Awaitable[None]]
 """``note(step, record, actor, **fields)``: an audit line for what already happened."""
+Submitted = Callable[[Record], Awaitable[None]]
+"""``submitted(record)``: what follows a submission (a drain's campaign hears of it)."""
 
 
 class Follower:
     def __init__(self, ledger: Ledger, clusters: Callable[[], Clusters], settings: ActionSettings,
-                 metrics: ActionMetrics, say: Say, note: Note, prefix: str) -> None:
+                 metrics: ActionMetrics, say: Say, note: Note, prefix: str, *,
+                 submitted: Submitted | None = None, finished: Finished | None = None) -> None:
         self.ledger = ledger
+        self.on_submitted = submitted
+        self.on_finished = finished
         self.clusters = clusters  # the configured clusters now (a reload replaces them)
         self.settings = settings
         self.metrics = metrics
@@ -103,15 +110,20 @@ class Follower:
 
     # -- submitted ----------------------------------------------------------------
 
-    async def submitted(self, record: Record, job_id: int, actor: Actor | None, **audit: Any) -> None:
-        """``record``'s job is ``job_id``: stored first, then audited, then watched."""
-        self.ledger.submitted(record.token, job_id, time.time())
-        await self.note("submit", record, actor, job=job_id, **audit)
-        self._watch(replace(record, state=SUBMITTED, job_id=job_id))
+    async def submitted(self, record: Record, jobs: tuple[int, ...], actor: Actor | None, **audit: Any) -> None:
+        """``record``'s jobs are ``jobs`` (the first is the action's): stored first, then
+        audited, then told to whoever follows the action, then watched."""
+        self.ledger.submitted(record.token, jobs, time.time())
+        await self.note("submit", record, actor, job=jobs[0], jobs=list(jobs) if len(jobs) > 1 else None, **audit)
+        record = replace(record, state=SUBMITTED, job_id=jobs[0])
+        if self.on_submitted is not None:
+            await self.on_submitted(record)
+        self._watch(record)
 
     def _watch(self, record: Record) -> None:
         where = self.clusters().select(record.cluster)[0]
-        watcher = Watcher(where, self.ledger, self.settings, self.say, self.note, self.metrics)
+        watcher = Watcher(where, self.ledger, self.settings, self.say, self.note, self.metrics,
+                          finished=self.on_finished)
         self.watchers[record.token] = watcher
         task = asyncio.create_task(watcher.watch(record), name=f"watch {record.token}")
         self.watching[record.token] = task
@@ -128,8 +140,8 @@ class Follower:
 
     # -- uncertain ---------------------------------------------------------------------
 
-    async def find(self, record: Record) -> int | None:
-        """The ID of the job the cluster's job list has for ``record``, if any."""
+    async def find(self, record: Record) -> tuple[int, ...]:
+        """The IDs of the jobs the cluster's job list has for ``record`` (none: not found)."""
         where = self.clusters().select(record.cluster)[0]
         return await where.run(lambda cluster: find_submitted(cluster.client, record.token))
 
@@ -144,13 +156,14 @@ class Follower:
         problem: GntbotError | None = None
         while True:
             try:
-                job_id, problem = await self.find(record), None
+                job_ids, problem = await self.find(record), None
             except GntbotError as error:
-                job_id, problem = None, error
-            if job_id is not None:
-                await self.submitted(record, job_id, None, found_by="its token in the job list")
+                job_ids, problem = (), error
+            if job_ids:
+                await self.submitted(record, job_ids, None, found_by="its token in the job list")
+                listed = f"job{'s' if len(job_ids) > 1 else ''} {', '.join(map(str, job_ids))}"
                 self.say(record, [(f"{record.action} {record.target} ({record.token}): the job list of "
-                                  f"@{record.cluster} has it as job {job_id}: it was submitted; the outcome will "
+                                  f"@{record.cluster} has it as {listed}: it was submitted; the outcome will "
                                   "be said here")], False)
                 return
             left = until - time.time()

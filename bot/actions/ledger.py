@@ -3,7 +3,8 @@
 One row per request, keyed by its token: who asked, where, what the plan was
 and what it relied on, the deadline, and how it ended. Confirming flips a
 pending row in one transaction, so a token works once even if two people type
-it at the same moment. Submitted jobs (and the child jobs of a node operation)
+it at the same moment. Submitted jobs (several for some actions: a drain is a
+node-migrate and the drained flag) and the child jobs of a node operation
 are rows too, so that a restarted bot finds what it was watching and reports
 the outcome in the room it was asked in.
 
@@ -62,7 +63,11 @@ CREATE TABLE action_jobs (
     instance TEXT,                    -- the instance a child job moved
     PRIMARY KEY (token, job_id)
 );
-""",)
+""", """
+-- what each job did, from its summary: INSTANCE_MIGRATE, NODE_SET_PARAMS, ... (drain and
+-- migrate-back submit several jobs, told apart by it)
+ALTER TABLE action_jobs ADD COLUMN op TEXT;
+""")
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,7 @@ class Watched:
     state: str
     summary: str
     instance: str | None = None
+    op: str | None = None  # the opcode, once it ended: INSTANCE_MIGRATE, NODE_MIGRATE, NODE_SET_PARAMS...
 
 
 class Ledger:
@@ -188,12 +194,13 @@ class Ledger:
                            (EXPIRED, "expired unconfirmed", now, record.token))
         return due
 
-    def submitted(self, token: str, job_id: int, now: float) -> None:
+    def submitted(self, token: str, job_ids: tuple[int, ...], now: float) -> None:
+        """The jobs the bot submitted for ``token``; the first is the action's job."""
         with self.store.transaction() as db:
             db.execute("UPDATE action_requests SET state = ?, job_id = ?, updated = ? WHERE token = ?",
-                       (SUBMITTED, job_id, now, token))
-            db.execute("INSERT INTO action_jobs (token, job_id, parent, state) VALUES (?, ?, NULL, 'watching')",
-                       (token, job_id))
+                       (SUBMITTED, job_ids[0], now, token))
+            db.executemany("INSERT OR IGNORE INTO action_jobs (token, job_id, parent, state) "
+                           "VALUES (?, ?, NULL, 'watching')", [(token, job_id) for job_id in job_ids])
 
     def add_children(self, token: str, parent: int, job_ids: list[int]) -> None:
         with self.store.transaction() as db:
@@ -201,12 +208,13 @@ class Ledger:
                 db.execute("INSERT OR IGNORE INTO action_jobs (token, job_id, parent, state) "
                            "VALUES (?, ?, ?, 'watching')", (token, job_id, parent))
 
-    def job_done(self, token: str, job_id: int, state: str, summary: str, instance: str | None = None) -> None:
+    def job_done(self, token: str, job_id: int, state: str, summary: str, instance: str | None = None,
+                 op: str | None = None) -> None:
         with self.store.transaction() as db:
-            db.execute("UPDATE action_jobs SET state = ?, summary = ?, instance = ? WHERE token = ? AND job_id = ?",
-                       (state, summary, instance, token, job_id))
+            db.execute("UPDATE action_jobs SET state = ?, summary = ?, instance = ?, op = ? "
+                       "WHERE token = ? AND job_id = ?", (state, summary, instance, op, token, job_id))
 
     def jobs(self, token: str) -> list[Watched]:
         rows = self.store.query("SELECT * FROM action_jobs WHERE token = ? ORDER BY job_id", (token,))
-        return [Watched(row["token"], row["job_id"], row["parent"], row["state"], row["summary"], row["instance"])
-                for row in rows]
+        return [Watched(row["token"], row["job_id"], row["parent"], row["state"], row["summary"], row["instance"],
+                        row["op"]) for row in rows]

@@ -35,17 +35,36 @@ class Request:
 
     action: str
     cluster: str
-    target: str  # full instance name, or node name for node-migrate
+    target: str  # full instance name, or node name for the node actions (node-migrate, drain, migrate-back)
     node: str | None = None  # migrate's NODE, full name
     reason: str = ""  # free text or ticket, for the job's reason trail
 
 
 @dataclass(frozen=True)
+class Remembered:
+    """A node's primary instances as a reboot campaign remembered them when the node
+    was emptied, each with the node it went to (None: not known, or it stayed)."""
+
+    campaign: str
+    node: str
+    instances: tuple[tuple[str, str | None], ...]
+
+
+@dataclass(frozen=True)
 class Snapshot:
+    """What the rules decide on: the cluster now, and for a migrate-back what was
+    remembered of the node and how the DRBD disks of those instances are."""
+
     info: ClusterInfo
     nodes: tuple[Node, ...]
     instances: tuple[Instance, ...]
     jobs: tuple[Job, ...]
+    remembered: Remembered | None = None
+    disks: tuple[tuple[str, tuple[str, ...] | None], ...] = ()  # instance → problems; None: no answer
+
+    def disk_problems(self, name: str) -> tuple[str, ...] | None:
+        """What is wrong with ``name``'s DRBD disks (empty: in sync), or None if the cluster did not say."""
+        return next((problems for instance, problems in self.disks if instance == name), None)
 
     def node(self, name: str) -> Node | None:
         return next((node for node in self.nodes if node.name == name), None)
@@ -62,12 +81,13 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Move:
-    """One instance a node-migrate moves; ``to`` is None when the iallocator picks."""
+    """One instance a node action moves; ``to`` is None when the iallocator picks."""
 
     instance: str
     template: str
     memory: int  # MiB in use
     to: str | None
+    source: str | None = None  # where it is now, when that is not the node (migrate-back)
 
 
 @dataclass(frozen=True)
@@ -87,6 +107,8 @@ class Plan:
     locks: tuple[str, ...] = ()  # instances and nodes no other action may touch meanwhile
     iallocator: str = ""
     disk_usage: int | None = None  # MiB (activate-disks)
+    drained: bool | None = None  # the node's drained flag to set (drain: True, migrate-back: False)
+    campaign: str = ""  # the reboot campaign it is told in (drain), or that remembered the instances (migrate-back)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,11 +130,8 @@ class Plan:
                  *(move.instance for move in self.moves), *(name for name, _ in self.stays)]
         short = shortener(names)
         head = f"{self.action} {short(self.target)} @{self.cluster}"
-        if self.action == "node-migrate":
-            picker = f"{self.iallocator or 'the iallocator'}'s choice"
-            moving = ", ".join(f"{short(m.instance)} → {short(m.to) if m.to else picker} "
-                               f"({mib(m.memory)})" for m in self.moves)
-            text = f"{head}: {len(self.moves)} instance{'s' if len(self.moves) != 1 else ''} move: {moving}"
+        if self.action in ("node-migrate", "drain", "migrate-back"):
+            text = f"{head}: {self._moving(short)}"
             if self.stays:
                 text += "; stay: " + ", ".join(f"{short(name)} ({why})" for name, why in self.stays)
         elif self.action == "activate-disks":
@@ -122,6 +141,18 @@ class Plan:
             how = "live" if self.action == "migrate" else "shut down and started again" if self.memory else "stopped"
             text = f"{head}: {short(self.source or '?')} → {to} ({how}, {mib(self.memory)})"
         return "; ".join((text, *self.notes))
+
+    def _moving(self, short: Callable[[str], str]) -> str:
+        count = f"{len(self.moves)} instance{'s' if len(self.moves) != 1 else ''}"
+        if not self.moves:
+            return "no instance moves"
+        if self.action == "migrate-back":
+            back = ", ".join(f"{short(m.instance)} (from {short(m.source or '?')}, {mib(m.memory)})" for m in self.moves)
+            return f"{count} come back: {back}"
+        picker = f"{self.iallocator or 'the iallocator'}'s choice"
+        moving = ", ".join(f"{short(m.instance)} → {short(m.to) if m.to else picker} ({mib(m.memory)})"
+                           for m in self.moves)
+        return f"{count} move: {moving}"
 
 
 def changes(before: Plan, after: Plan) -> list[str]:

@@ -1,7 +1,10 @@
 """Reading what the plan needs from the cluster, and asking Ganeti's own opinion.
 
 `snapshot` reads the cluster as the read user, live and uncached (cluster
-info, nodes, instances, jobs: four requests side by side). `dry_run` submits
+info, nodes, instances, jobs: four requests side by side); `survey` adds, for
+a migrate-back, what a reboot campaign remembered of the node and the DRBD
+disk status of those instances (an info job each, which the read user may
+submit: it changes nothing). `dry_run` submits
 the action with the body's ``dry_run`` flag, which runs Ganeti's prerequisite
 checks (free memory on the target included) and nothing else; it is used only
 where the server honours it (instance migrate and failover: the ``?dry-run``
@@ -18,12 +21,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from bot.actions.plan import Plan, Refusal, Request, Snapshot
+from bot.actions.plan import Plan, Refusal, Remembered, Request, Snapshot
 from bot.actions.rules import make_plan
 from bot.ganeti import model
+from bot.ganeti.cluster import Cluster
+from bot.ganeti.details import disk_problems
 from bot.ganeti.jobs import JobView
-from bot.ganeti.model import ClusterInfo, Instance, Job, Node
-from bot.ganeti.rapi import RapiClient
+from bot.ganeti.model import INTERNALLY_MIRRORED, ClusterInfo, Instance, Job, Node
+from bot.ganeti.rapi import MAX_IN_FLIGHT, RapiClient
 from bot.ganeti.writes import WriteClient
 
 DRY_RUN_ACTIONS = frozenset({"migrate", "failover"})
@@ -44,6 +49,22 @@ def snapshot(client: RapiClient) -> Snapshot:
             tuple(Instance.from_row(row) for row in instances.result()),
             tuple(Job.from_row(row) for row in jobs.result()),
         )
+
+
+def survey(cluster: Cluster, remembered: Remembered | None) -> Snapshot:
+    """`snapshot`, with what was ``remembered`` of a node (migrate-back) and the
+    disk status of its DRBD instances that are away from it."""
+    current = snapshot(cluster.client)
+    if remembered is None:
+        return current
+    wanted = {name for name, _ in remembered.instances}
+    away = [instance.name for instance in current.instances if instance.name in wanted
+            and instance.disk_template in INTERNALLY_MIRRORED and instance.pnode != remembered.node]
+    with ThreadPoolExecutor(MAX_IN_FLIGHT, thread_name_prefix="disks") as pool:
+        answers = list(pool.map(lambda name: cluster.query_data(name, live=True), away))
+    disks = tuple((name, None if info is None else tuple(disk_problems(name, info)))
+                  for name, info in zip(away, answers, strict=True))
+    return replace(current, remembered=remembered, disks=disks)
 
 
 def dry_run(request: Request, found: Plan, current: Snapshot, reader: RapiClient, writer: WriteClient,

@@ -7,8 +7,15 @@
 2. `confirm`: the token exists, waits, and was given in the room it was asked
    in, before the deadline, by someone the policy admits (a second *person*
    where the policy says so); it is claimed once. The cluster is read again and
-   must still match the plan. Then the one write goes out, with the reason.
-3. The job is watched (`Watcher`) and its outcome said in the requester's room.
+   must still match the plan. Then the writes go out (one job for most actions,
+   several for a drain or a migrate-back), with the reason.
+3. The jobs are watched (`Watcher`) and the outcome said in the requester's room.
+
+The planning and the re-check are `bot.actions.planner`. ``!drain`` and
+``!migrate-back`` also go through a reboot campaign (`CampaignLink`, attached
+by the running bot): a migrate-back is planned from what the campaign
+remembered of the node, and the campaign hears when their jobs are submitted
+and how they ended.
 
 Every step is in the audit log before the answer that depends on it is given,
 up to the write: once a job may exist, an audit line that cannot be written is
@@ -22,27 +29,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from bot.actions import preflight
 from bot.actions.audit import AuditError, AuditLog
-from bot.actions.checks import Actor, cancel_refusal, confirm_refusal, held, is_token
+from bot.actions.checks import Actor, cancel_refusal, confirm_refusal, is_token
 from bot.actions.follow import Follower
 from bot.actions.ledger import PENDING, REFUSED, SUBMITTING, Ledger, Record
 from bot.actions.metrics import CANCELLED, NOT_SUBMITTED, ActionMetrics
 from bot.actions.metrics import REFUSED as NOT_PLANNED
-from bot.actions.plan import Plan, Refusal, Request, changes
-from bot.actions.rules import make_plan
-from bot.actions.settings import ActionPolicy, ActionSettings
-from bot.actions.submit import reason, submit
+from bot.actions.outcomes import Ending
+from bot.actions.plan import Plan, Refusal
+from bot.actions.planner import Planner
+from bot.actions.reboots import CAMPAIGN_ACTIONS, CampaignLink
+from bot.actions.settings import ActionSettings
+from bot.actions.submit import Submitted
 from bot.core.announce import Announcer, Place
 from bot.core.people import Person
 from bot.errors import GntbotError
-from bot.ganeti.cluster import Cluster
 from bot.ganeti.clusters import Clusters
-from bot.ganeti.writes import SubmissionUncertain, WriteClient
+from bot.ganeti.writes import SubmissionUncertain
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +64,17 @@ class ActionService:
         self.audit_log = audit
         self.announcer = announcer
         self.prefix = prefix
-        self.follow = Follower(ledger, lambda: self.clusters, settings, metrics, self._say, self._note, prefix)
+        self.follow = Follower(ledger, lambda: self.clusters, settings, metrics, self._say, self._note, prefix,
+                               submitted=self._campaign_submitted, finished=self._campaign_finished)
+        self.planner = Planner(lambda: self.clusters, ledger, prefix)
+
+    @property
+    def campaigns(self) -> CampaignLink | None:
+        """The running bot's reboot campaigns, once they follow the actions (`follow_campaigns`)."""
+        return self.planner.campaigns
+
+    def follow_campaigns(self, link: CampaignLink | None) -> None:
+        self.planner.campaigns = link
 
     # -- who may ------------------------------------------------------------
 
@@ -109,37 +126,7 @@ class ActionService:
         if actor.private and policy.needs_second_person:
             raise Refusal(f"{action} needs a second person's confirmation, who cannot see a private "
                           "conversation: ask in the team's room")
-        finder = self.clusters.find_node if action == "node-migrate" else self.clusters.find_instance
-        found = await finder(target, cluster)
-        where = found.cluster
-        to = (await self.clusters.find_node(node, where.name)).name if node else None
-        writer = WriteClient(where.settings)  # refuses a cluster without write credentials
-        holder = self.ledger.holder(where.name, (found.name, *([to] if to else [])), time.time())
-        if holder is not None:
-            raise Refusal(held(holder, self.prefix))
-        request = Request(action, where.name, found.name, to, why)
-        draft = self._draft(actor, request, policy)
-        checked = await where.run(lambda c: self._preflight(request, c, writer, draft))
-        holder = self.ledger.holder(where.name, checked.locks, time.time())
-        if holder is not None:
-            raise Refusal(held(holder, self.prefix))
-        record = replace(draft, plan=checked)
-        self.ledger.add(record, time.time())
-        return record
-
-    def _preflight(self, request: Request, where: Cluster, writer: WriteClient, draft: Record) -> Plan:
-        current = preflight.snapshot(where.client)
-        found = make_plan(request, current)
-        note = "preflight dry run: nothing changes"
-        why = reason(found, draft.token, draft.room, draft.requester, None, request.reason, note)
-        return preflight.dry_run(request, found, current, where.client, writer, why)
-
-    def _draft(self, actor: Actor, request: Request, policy: ActionPolicy) -> Record:
-        now = time.time()
-        return Record(self.ledger.new_token(), request.action, request.cluster, request.target,
-                      Plan(request.action, request.cluster, request.target), request.reason, actor.person.name,
-                      actor.account, actor.nick, actor.realm, actor.place or "", actor.room, now, now + policy.window,
-                      PENDING, None, None, None, None)
+        return await self.planner.plan(actor, policy, action, target, node, cluster, why)
 
     # -- 2. confirm -------------------------------------------------------------
 
@@ -158,7 +145,7 @@ class ActionService:
         record = replace(record, approver=actor.person.name, approver_account=actor.account, state=SUBMITTING)
         try:
             await self._audit("confirm", record, actor)
-            job_id = await self._recheck_and_submit(record)
+            submitted = await self.planner.recheck_and_submit(record, self._rechecked)
         except SubmissionUncertain as error:
             return await self._uncertain(record, actor, error)
         except GntbotError as error:  # the re-check, the audit log or RAPI refused: nothing was submitted
@@ -166,12 +153,15 @@ class ActionService:
             self.metrics.ended(record.action, NOT_SUBMITTED)
             await self._note("recheck", record, actor, refused=str(error))
             return [f"not submitted: {error}"]
-        await self.follow.submitted(record, job_id, actor)
-        return [self._submitted(record, job_id)]
+        await self.follow.submitted(record, submitted.jobs, actor, unsent=submitted.unsent or None)
+        return [self._submitted(record, submitted)]
 
-    def _submitted(self, record: Record, job_id: int) -> str:
-        return (f"{record.action} {record.target} @{record.cluster}: submitted as job {job_id}; "
-                f"the outcome will be said here ({self.prefix}job {job_id} shows it meanwhile)")
+    def _submitted(self, record: Record, submitted: Submitted) -> str:
+        jobs = submitted.jobs
+        listed = f"job{'s' if len(jobs) > 1 else ''} {', '.join(map(str, jobs))}"
+        unsent = f"; {submitted.unsent}" if submitted.unsent else ""
+        return (f"{record.action} {record.target} @{record.cluster}: submitted as {listed}{unsent}; "
+                f"the outcome will be said here ({self.prefix}job {jobs[0]} shows it meanwhile)")
 
     async def _uncertain(self, record: Record, actor: Actor, error: SubmissionUncertain) -> list[str]:
         """The write may have reached the cluster: the job list decides, now or over the next minutes."""
@@ -180,37 +170,35 @@ class ActionService:
         record = replace(record, outcome=str(error), updated=now)
         await self._note("submit", record, actor, uncertain=str(error))
         try:
-            job_id = await self.follow.find(record)
+            job_ids = await self.follow.find(record)
         except GntbotError:
-            job_id = None  # the search goes on in the background
-        if job_id is not None:
-            await self.follow.submitted(record, job_id, actor, found_by="its token in the job list")
-            return [self._submitted(record, job_id)]
+            job_ids = ()  # the search goes on in the background
+        if job_ids:
+            await self.follow.submitted(record, job_ids, actor, found_by="its token in the job list")
+            return [self._submitted(record, Submitted(job_ids))]
         self.follow.settle(record)
         return [(f"{record.action} {record.target} @{record.cluster}: {error}. The bot looks for its token in the "
                  f"job list for {self.follow.window:.0f} s and says here what it finds; until then "
                  f"{record.target} is held for it")]
 
-    async def _recheck_and_submit(self, record: Record) -> int:
-        """Plan again from a fresh snapshot; the same plan is submitted, once, after its
-        audit line is on disk. Errors before the write mean that nothing was sent."""
-        where = self.clusters.select(record.cluster)[0]
-        writer = WriteClient(where.settings)
-        request = Request(record.action, record.cluster, record.target, record.plan.destination, record.reason)
+    def _rechecked(self, record: Record, fresh: Plan) -> None:
+        """The re-check's audit line, on disk before the first write (in the worker thread)."""
+        self.audit_log.write("recheck", **self._entry(record, None, ok=True, facts=dict(fresh.facts)))
 
-        def work() -> int:
-            try:
-                fresh = make_plan(request, preflight.snapshot(where.client))
-            except Refusal as error:
-                raise Refusal(f"the cluster changed since the plan: {error}") from None
-            changed = changes(record.plan, fresh)
-            if changed:
-                raise Refusal("the cluster changed since the plan: " + "; ".join(changed))
-            self.audit_log.write("recheck", **self._entry(record, None, ok=True, facts=dict(fresh.facts)))
-            return submit(writer, fresh, reason(fresh, record.token, record.room, record.requester,
-                                                record.approver, record.reason))
+    # -- the reboot campaigns of drain and migrate-back ------------------------------
 
-        return await where.run(lambda _: work())
+    async def _campaign_submitted(self, record: Record) -> None:
+        link = self._link(record)
+        if link is not None:
+            await _quietly(link.submitted(record), record)
+
+    async def _campaign_finished(self, record: Record, ending: Ending) -> None:
+        link = self._link(record)
+        if link is not None:
+            await _quietly(link.finished(record, ending), record)
+
+    def _link(self, record: Record) -> CampaignLink | None:
+        return self.campaigns if record.action in CAMPAIGN_ACTIONS else None
 
     # -- cancel and pending --------------------------------------------------------
 
@@ -294,3 +282,10 @@ class ActionService:
         entry.update({key: value for key, value in fields.items() if value is not None})
         return entry
 
+
+async def _quietly(work: Awaitable[None], record: Record) -> None:
+    """``work``, whose failure is logged: an action goes on whatever its campaign makes of it."""
+    try:
+        await work
+    except Exception:
+        log.exception("telling the campaign of %s failed", record.token)

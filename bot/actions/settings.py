@@ -14,6 +14,10 @@ different *person* must (``"second"``), and how long a confirmation waits.
     confirmation = "second"
     window_seconds = 300
 
+``drain`` and ``migrate-back`` are told in reboot campaigns: a bot that
+offers either follows campaigns (`bot.campaigns.runtime`), with the defaults
+of ``[campaigns]`` if it has no such table.
+
 Rooms that are bridged into one (an IRC channel and its XMPP twin) can be
 declared one room for confirmations with ``linked_rooms``.
 """
@@ -28,7 +32,7 @@ from bot.core.access import room_key
 from bot.core.announce import Place
 from bot.core.people import Acl, Directory, DirectoryError
 
-ACTIONS = ("migrate", "failover", "activate-disks", "node-migrate")
+ACTIONS = ("migrate", "failover", "activate-disks", "node-migrate", "drain", "migrate-back")
 DEFAULT_ENABLED = ("migrate", "activate-disks")
 CONFIRMATIONS = ("self", "second")
 AUDIT_FILE = "audit.jsonl"

@@ -8,10 +8,12 @@ too. What the room hears is kept short:
 
 - when a node operation's children are known, one line with their job IDs;
 - per poll round, one line with the children that ended in it (Ganeti's own
-  error text for each failure);
+  error text for each failure), and so for each job of an action that
+  submits several (a drain's drained flag, a migrate-back's migrations);
 - while a job runs long, a progress line after ``progress_seconds``, then
   after twice as long, and so on (its last log line, never the whole log);
-- the outcome, addressed to the requester.
+- the outcome, addressed to the requester (`bot.actions.outcomes`); then
+  whoever follows the action (its reboot campaign) hears how it ended.
 
 Every finished job is written to the store and to the audit log before it is
 announced, so a bot restarted in between picks up where it stopped.
@@ -21,17 +23,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
+from bot.actions import outcomes
 from bot.actions.ledger import DONE, Ledger, Record, Watched
 from bot.actions.metrics import FAILED, SUCCEEDED, ActionMetrics
+from bot.actions.outcomes import Ending, short
 from bot.actions.settings import ActionSettings
 from bot.ganeti.cluster import Cluster
 from bot.ganeti.errors import RapiError, RapiNotFound
 from bot.ganeti.jobs import JobView
-from bot.ganeti.names import common_domain, strip_domain
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +41,19 @@ Say = Callable[[Record, Sequence[str], bool], None]
 """``say(record, lines, final)``: announce in the record's room; ``final`` highlights the requester."""
 Audit = Callable[..., Awaitable[None]]
 """``audit(step, record, **fields)``: an audit line; a failure to write it is logged, not raised."""
+Finished = Callable[[Record, Ending], Awaitable[None]]
+"""``finished(record, ending)``: what follows an action's end (its reboot campaign hears of it)."""
 WATCHING, LOST = "watching", "lost"
-_SUMMARY_NAME = re.compile(r"\(([^()]+)\)")
+SINGLE_JOB = frozenset({"migrate", "failover", "activate-disks", "node-migrate"})
+FLAG_SET = {"drain": "drained", "migrate-back": "undrained"}  # the only flag each of them sets
 
 
 class Watcher:
     def __init__(self, cluster: Cluster, ledger: Ledger, settings: ActionSettings, say: Say, audit: Audit,
-                 metrics: ActionMetrics, clock: Callable[[], float] = time.monotonic) -> None:
+                 metrics: ActionMetrics, clock: Callable[[], float] = time.monotonic,
+                 finished: Finished | None = None) -> None:
         self.cluster = cluster  # read as its read user, in its own threads
+        self.finished = finished
         self.metrics = metrics
         self.ledger = ledger
         self.settings = settings
@@ -88,9 +95,11 @@ class Watcher:
                     next_progress = self.clock() + every
             if ended:
                 self.say(record, ["; ".join(ended)], False)
-        outcome = await self._outcome(record)
-        succeeded = all(job.state == "success" for job in self.ledger.jobs(record.token))
-        self.metrics.ended(record.action, SUCCEEDED if succeeded else FAILED)
+        ending = await self._ending(record)
+        outcome = outcomes.outcome(record, ending)
+        if self.finished is not None:
+            await self.finished(record, ending)  # before the record is closed: a restart does it again
+        self.metrics.ended(record.action, SUCCEEDED if outcomes.succeeded(record, ending) else FAILED)
         self.ledger.finish(record.token, DONE, outcome, time.time())
         await self.audit("outcome", record, outcome=outcome,
                          jobs=[job.job_id for job in self.ledger.jobs(record.token)])
@@ -108,64 +117,53 @@ class Watcher:
             self.metrics.job_seconds.labels(record.action).observe((ended - queued).total_seconds())
         failure = "; ".join(view.errors) or f"ended {view.status}"
         took = _seconds(view.duration())
-        if job.parent is None:
+        subject = view.subject
+        if job.parent is None and (view.children or not self._several(record)):
             children = [child.job_id for child in view.children if child.job_id is not None]
             refused = [child.error for child in view.children if child.job_id is None]
             summary = failure if not view.succeeded else f"done in {took}"
             if refused:
                 summary += "; Ganeti could not submit: " + "; ".join(str(error) for error in refused)
             self.ledger.add_children(record.token, job.job_id, children)
-            self.ledger.job_done(record.token, job.job_id, view.status, summary)
+            self.ledger.job_done(record.token, job.job_id, view.status, summary, op=view.op)
             await self.audit("job", record, job=job.job_id, status=view.status, children=children,
                              error=None if view.succeeded else failure)
             if children:
-                return [(f"{record.action} {_short(record.target)} @{record.cluster}: Ganeti submitted "
+                return [(f"{record.action} {short(record.target)} @{record.cluster}: Ganeti submitted "
                         f"{len(children)} instance job(s): {', '.join(map(str, children))}")]
             return []
-        instance = _instance_of(view)
-        name = _short(instance or f"job {job.job_id}")
-        summary = f"{name}: done ({took}, job {job.job_id})" if view.succeeded else \
-            f"{name}: FAILED (job {job.job_id}): {failure}"
-        self.ledger.job_done(record.token, job.job_id, view.status, summary, instance)
+        # a child job, or one of several jobs the bot submitted (a drain's flag, a migrate-back's migrations)
+        name = short(subject or f"job {job.job_id}")
+        if view.op == "NODE_SET_PARAMS":
+            flag = FLAG_SET.get(record.action, "changed")
+            summary = f"{name} {flag} ({took}, job {job.job_id})" if view.succeeded else \
+                f"{name} NOT {flag} (job {job.job_id}): {failure}"
+            subject = None  # a node, not an instance that moved
+        else:
+            summary = f"{name}: done ({took}, job {job.job_id})" if view.succeeded else \
+                f"{name}: FAILED (job {job.job_id}): {failure}"
+        self.ledger.job_done(record.token, job.job_id, view.status, summary, subject, view.op)
         await self.audit("job", record, job=job.job_id, parent=job.parent, status=view.status,
-                         involves=[instance] if instance else [], error=None if view.succeeded else failure)
+                         involves=[subject] if subject else [], error=None if view.succeeded else failure)
         return [summary]
+
+    def _several(self, record: Record) -> bool:
+        """Whether the bot submitted more than one job for ``record``."""
+        return sum(job.parent is None for job in self.ledger.jobs(record.token)) > 1
 
     def _progress(self, record: Record, view: JobView) -> str:
         last = view.last_log()
         took = view.duration()
         since = f" for {_seconds(took)}" if took is not None else ", not started yet"
-        return (f"{record.action} {_short(record.target)} @{record.cluster}: job {view.id} {view.status}{since}"
+        return (f"{record.action} {short(record.target)} @{record.cluster}: job {view.id} {view.status}{since}"
                 + (f"; last: {last.strip()}" if last else ""))
 
-    async def _outcome(self, record: Record) -> str:
-        jobs = self.ledger.jobs(record.token)
-        main = next(job for job in jobs if job.parent is None)
-        what = f"{record.action} {_short(record.target)} @{record.cluster}"
-        if main.state != "success":
-            return f"{what} FAILED (job {main.job_id}): {main.summary}"
-        if record.action == "node-migrate":
-            return await self._node_outcome(record, what, main, [job for job in jobs if job.parent is not None])
-        if record.action == "activate-disks":
-            return f"{what}: disks active on {_short(record.plan.source or '?')} ({main.summary}, job {main.job_id})"
-        where = await self._placement()
-        return f"{what} done: now on {_short(where.get(record.target, '?'))} ({main.summary}, job {main.job_id})"
-
-    async def _node_outcome(self, record: Record, what: str, main: Watched, children: list[Watched]) -> str:
-        where = await self._placement()
-        moved = [job for job in children if job.state == "success"]
-        text = f"{what} finished: {len(moved)} of {len(children)} instance job(s) succeeded (job {main.job_id})"
-        names = sorted(job.instance for job in moved if job.instance)
-        if names:
-            text += "; moved: " + ", ".join(f"{_short(name)} → {_short(where.get(name, '?'))}" for name in names)
-        failed = [job.summary for job in children if job.state != "success"]
-        if failed:
-            text += "; " + "; ".join(failed)
-        left = sorted(name for name, pnode in where.items() if pnode == record.target)
-        text += f"; {_short(record.target)} is primary of " + (", ".join(map(_short, left)) if left else "nothing")
-        if "could not submit" in main.summary:
-            text += f"; {main.summary.split('; ', 1)[-1]}"
-        return text
+    async def _ending(self, record: Record) -> Ending:
+        jobs = tuple(self.ledger.jobs(record.token))
+        ending = Ending(jobs, {})
+        told_alone = record.action == "activate-disks" or (
+            record.action in SINGLE_JOB and ending.main(record).state != "success")
+        return ending if told_alone else Ending(jobs, await self._placement())
 
     async def _placement(self) -> dict[str, str]:
         """Instance → primary node, now (one request); empty if the cluster cannot say."""
@@ -175,19 +173,6 @@ class Watcher:
         except RapiError:
             return {}
         return {row["name"]: row["pnode"] for row in rows if row.get("name")}
-
-
-def _instance_of(view: JobView) -> str | None:
-    return next((_instance_name(summary) for summary in view.detail.job.summary), None)
-
-
-def _instance_name(summary: str) -> str | None:
-    found = _SUMMARY_NAME.search(summary)
-    return found.group(1) if found else None
-
-
-def _short(name: str) -> str:
-    return strip_domain(name, common_domain([name]))
 
 
 def _seconds(value: float | None) -> str:

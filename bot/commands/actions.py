@@ -1,5 +1,6 @@
-"""``!migrate``, ``!failover``, ``!activate-disks``, ``!node-migrate``, ``!confirm``,
-``!cancel``, ``!pending``: the chat face of the confirmed actions.
+"""``!migrate``, ``!failover``, ``!activate-disks``, ``!node-migrate``, ``!drain``,
+``!migrate-back``, ``!confirm``, ``!cancel``, ``!pending``: the chat face of the
+confirmed actions.
 
 Arguments are split here (``@cluster``, the words, ``-- free text``); every
 name goes to the service, which checks it against the cluster's own listing
@@ -47,6 +48,19 @@ def register(registry: Registry, service: ActionService | None, policy: AccessPo
         summary="live-migrate every primary instance off a node, e.g. before a reboot",
         details=f"The plan lists what moves, what cannot, and the N+1 consequence. The master is refused. {why}",
         check=commands.check("node-migrate"))(functools.partial(commands.action, "node-migrate", False))
+    add("drain", usage="NODE [@cluster] [-- WHY]",
+        summary="empty a node for its reboot: drain it, migrate its primaries off, remember them",
+        details=f"The plan lists what moves and where, what cannot (local disks, stopped) and the N+1 "
+                f"consequence; the master is refused. The node is drained so nothing new lands on it, and the "
+                f"run is told in the node's reboot campaign (or one of its own). After the reboot, "
+                f"{prefix}migrate-back NODE brings the instances back. {why}",
+        check=commands.check("drain"))(functools.partial(commands.action, "drain", False))
+    add("migrate-back", usage="NODE [@cluster] [-- WHY]",
+        summary="after a reboot, bring back the instances a drain moved off a node",
+        details="Only those still where the drain put it, running, with their DRBD disks in sync (else it "
+                "says which disk is not, and waits for you to ask again); a drained node is undrained first. "
+                f"{why}",
+        check=commands.check("migrate-back"))(functools.partial(commands.action, "migrate-back", False))
     add("confirm", usage="TOKEN", summary="confirm a planned action, in the room it was asked in",
         check=commands.approver_check)(commands.confirm)
     add("cancel", usage="TOKEN", summary="drop a planned action before it is confirmed",

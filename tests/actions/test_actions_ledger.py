@@ -95,3 +95,21 @@ def test_gntbot_audit_says_when_there_is_nothing_to_read(tmp_path, capsys):
     config.write_text(f'[bot]\nstate_dir = "{tmp_path}"\n[actions]\n')
     assert main(["-c", str(config), "audit"]) == 1
     assert "no audit log at" in capsys.readouterr().err
+
+
+def test_jobs_watched_by_the_previous_gntbot_are_still_read_after_the_upgrade(tmp_path):
+    from bot.actions.ledger import SCHEMA
+
+    with Store.open(tmp_path) as store:  # a job watched when the bot stopped, before jobs had their opcode
+        store.migrate("actions", SCHEMA[:1])
+        old = object.__new__(Ledger)  # over the old tables: its constructor would upgrade them
+        old.store = store
+        old.add(record("abcde", deadline=100.0), 0.0)
+        with store.transaction() as db:
+            db.execute("INSERT INTO action_jobs (token, job_id, parent, state) VALUES ('abcde', 7, NULL, 'watching')")
+    with Store.open(tmp_path) as store:
+        ledger = Ledger(store)
+        [job] = ledger.jobs("abcde")
+        assert (job.job_id, job.state, job.op) == (7, "watching", None)
+        ledger.job_done("abcde", 7, "success", "done", op="INSTANCE_MIGRATE")
+        assert ledger.jobs("abcde")[0].op == "INSTANCE_MIGRATE"

@@ -140,4 +140,4 @@ def test_a_reason_cut_for_length_keeps_the_token_the_job_list_is_searched_by(ser
     jobs = [{"id": 4710, "ops": [{"OP_ID": "OP_INSTANCE_MIGRATE", "reason": [["gnt:user", "gntbot(zzzzz): eve", 1]]}]},
             {"id": 4711, "ops": [{"OP_ID": "OP_INSTANCE_MIGRATE", "reason": [["gnt:user", sent, 1]]}]}]
     server.answer("/2/jobs", Answer(200, json.dumps(jobs).encode()))
-    assert find_submitted(client, "k7q2x") == 4711
+    assert find_submitted(client, "k7q2x") == (4711,)
