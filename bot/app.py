@@ -89,7 +89,7 @@ class Application:
         )
         # Reboot campaigns: started by `gntbot run` (runner.serve), idle elsewhere; a restart applies
         # a change to [campaigns] or [intake].
-        self.campaigns = CampaignRuntime(config, self.dispatcher.announcer)
+        self.campaigns = CampaignRuntime(config, self.dispatcher.announcer, lambda: self.actions)
         self.metrics.collect(CampaignCollector(self.campaigns))
         self._install(config, knowledge or knowledge_base(config), first=True)
 

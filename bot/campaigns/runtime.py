@@ -1,7 +1,9 @@
-"""Campaigns inside ``gntbot run``: the store, the service, the intake, the watcher.
+"""Campaigns inside ``gntbot run``: the store, the service, the intake, the watcher,
+and the bot's own drains and migrate-backs.
 
-Only a bot configured for campaigns (``[campaigns]`` or ``[intake]``) uses
-the state store for them: the application's (which the actions opened, when
+Only a bot configured for campaigns (``[campaigns]`` or ``[intake]``, or the
+``drain`` or ``migrate-back`` action, which are told in campaigns) uses the
+state store for them: the application's (which the actions opened, when
 configured), else one opened here. Two bots on one state would both act, and
 the store refuses that.
 """
@@ -9,8 +11,11 @@ the store refuses that.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from bot.actions.reboots import CAMPAIGN_ACTIONS
+from bot.actions.service import ActionService
+from bot.campaigns.driven import DrivenCampaigns
 from bot.campaigns.service import CampaignService
 from bot.campaigns.settings import CampaignSettings
 from bot.campaigns.store import CampaignStore
@@ -26,22 +31,28 @@ log = logging.getLogger(__name__)
 
 
 class CampaignRuntime:
-    def __init__(self, config: Config, announcer: Announcer) -> None:
+    def __init__(self, config: Config, announcer: Announcer,
+                 actions: Callable[[], ActionService | None] = lambda: None) -> None:
+        """``actions``: the application's confirmed actions, once made (their drains are told here)."""
         self.config = config
         self.announcer = announcer
+        self._find_actions = actions
         self.settings = config.campaigns or CampaignSettings()
         self.service: CampaignService | None = None
         self.intake: Intake | None = None
         self.watcher: Watcher | None = None
+        self._actions: ActionService | None = None  # whose drains and migrate-backs are told here
         self._own_store: Store | None = None  # opened here (no other capability had opened the state)
 
     @property
     def enabled(self) -> bool:
-        return self.config.campaigns is not None or self.config.intake is not None
+        actions = self.config.actions
+        drives = actions is not None and any(actions.policy(action) for action in CAMPAIGN_ACTIONS)
+        return self.config.campaigns is not None or self.config.intake is not None or drives
 
     async def start(self, clusters: Sequence[Cluster] = (), store: Store | None = None) -> None:
         """Resume, listen; ``clusters`` (the application's, metered) are watched, ``store`` is
-        the application's state if it has one open."""
+        the application's state if it has one open; the actions' drains are told here."""
         if not self.enabled:
             return
         if store is None:  # its connection belongs to this (the loop's) thread
@@ -50,6 +61,12 @@ class CampaignRuntime:
         if clusters and self.settings.watch_seconds > 0:
             self.watcher = Watcher(clusters, self.service, self.settings)
             self.watcher.attach()
+        actions = self._find_actions()
+        if actions is not None:
+            driven = DrivenCampaigns(self.service, self.config.bot.prefix)
+            driven.attach()
+            actions.follow_campaigns(driven)
+            self._actions = actions
         await self.service.start()
         if self.config.intake is not None:
             self.intake = Intake(self.config.intake, self.service, self.settings)
@@ -61,6 +78,9 @@ class CampaignRuntime:
                                   f"[intake]: {error.strerror}") from error
 
     async def stop(self) -> None:
+        if self._actions is not None:
+            self._actions.follow_campaigns(None)
+            self._actions = None
         if self.intake is not None:
             await self.intake.stop()
             self.intake = None

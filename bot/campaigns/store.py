@@ -3,8 +3,9 @@
 What a restart must not lose lives here: each campaign and each host's phase
 and times (so a restarted bot resumes where it was), every event id it
 accepted (so a replayed or re-sent event is recognised), which instances were
-primaries on a node before it was emptied (so they can be brought back, by the
-tooling or by the bot), and what was already said in the rooms (so nothing is
+primaries on a node before it was emptied and, when the bot emptied it, where
+each went (so they can be brought back, by the tooling or by the bot), and what
+was already said in the rooms (so nothing is
 said twice after a restart). An event and the state it leads to are written
 in one transaction.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
 
 from bot.campaigns.events import Event, Kind, Mode, to_wire, type_name
@@ -48,6 +49,11 @@ SCHEMA = [
     CREATE TABLE campaign_said (
         campaign TEXT NOT NULL, subject TEXT NOT NULL, text TEXT NOT NULL, said REAL NOT NULL,
         PRIMARY KEY (campaign, subject));
+    """,
+    """
+    -- where each of them went when the bot emptied the node (!drain): a migrate-back brings
+    -- home only what is still there; NULL: not known (the tooling emptied it), or it stayed
+    ALTER TABLE campaign_primaries ADD COLUMN moved_to TEXT;
     """,
 ]
 _CAMPAIGN_COLUMNS = ("id", "source", "reason", "kind", "mode", "owner", "rooms", "started", "last_event",
@@ -112,13 +118,33 @@ class CampaignStore:
     def record_primaries(self, campaign: str, host: str, cluster: str, instances: Iterable[str], when: float) -> None:
         """Remember the primaries of ``host`` (a node of ``cluster``), once: the first record stands."""
         with self.store.transaction() as db:
-            db.executemany("INSERT OR IGNORE INTO campaign_primaries VALUES (?, ?, ?, ?, ?)",
+            db.executemany("INSERT OR IGNORE INTO campaign_primaries (campaign, host, instance, cluster, recorded) "
+                           "VALUES (?, ?, ?, ?, ?)",
                            [(campaign, host, instance, cluster, when) for instance in instances])
 
     def primaries(self, campaign: str, host: str) -> tuple[str, ...]:
-        rows = self.store.query("SELECT instance FROM campaign_primaries WHERE campaign = ? AND host = ? "
-                                "ORDER BY instance", (campaign, host))
-        return tuple(row["instance"] for row in rows)
+        return tuple(instance for instance, _, _ in self.remembered(campaign, host))
+
+    def record_moves(self, campaign: str, host: str, moved_to: Mapping[str, str]) -> None:
+        """Where the instances of ``host`` went (instance → node) when the bot emptied it."""
+        with self.store.transaction() as db:
+            db.executemany("UPDATE campaign_primaries SET moved_to = ? WHERE campaign = ? AND host = ? AND instance = ?",
+                           [(node, campaign, host, instance) for instance, node in moved_to.items()])
+
+    def remembered(self, campaign: str, host: str) -> tuple[tuple[str, str, str | None], ...]:
+        """``(instance, cluster, moved_to)`` for each primary remembered of ``host``."""
+        rows = self.store.query("SELECT instance, cluster, moved_to FROM campaign_primaries "
+                                "WHERE campaign = ? AND host = ? ORDER BY instance", (campaign, host))
+        return tuple((row["instance"], row["cluster"], row["moved_to"]) for row in rows)
+
+    def last_remembered(self, hosts: Sequence[str], cluster: str) -> Campaign | None:
+        """The latest ended campaign that remembered the primaries of one of ``hosts`` (names of one node)."""
+        marks = ", ".join("?" for _ in hosts)
+        rows = self.store.query(
+            f"SELECT campaign FROM campaign_primaries JOIN campaigns ON campaigns.id = campaign_primaries.campaign "
+            f"WHERE host IN ({marks}) AND cluster = ? AND ended IS NOT NULL ORDER BY ended DESC LIMIT 1",
+            (*hosts, cluster))
+        return self.load(rows[0]["campaign"]) if rows else None
 
     def said(self, campaign: str) -> dict[str, str]:
         rows = self.store.query("SELECT subject, text FROM campaign_said WHERE campaign = ?", (campaign,))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import threading
 import time
@@ -65,7 +66,7 @@ timeout = 20
     return table
 
 
-def fake_cluster_table(url: str, fingerprint: str, secrets: Path) -> str:
+def fake_cluster_table(url: str, fingerprint: str, secrets: Path, timeout: float = 0.5) -> str:
     """``[clusters.gnt-fsn]`` for a fake RAPI at ``url`` (one user reads and writes; short timeouts)."""
     (secrets / "password").write_text("reader-secret\n")
     return f"""
@@ -76,7 +77,7 @@ read_password_file = "{secrets / 'password'}"
 write_user = "reader"
 write_password_file = "{secrets / 'password'}"
 fingerprint = "sha256:{fingerprint}"
-timeout = 0.5
+timeout = {timeout}
 cache_seconds = 0
 """
 
@@ -123,9 +124,12 @@ class Said:
 
 
 class Bot:
-    """The real application on a background loop, and everything it announced."""
+    """The real application on a background loop, and everything it announced.
 
-    def __init__(self, config: Path, loop: Loop) -> None:
+    With ``campaigns``, its reboot campaigns run too, as ``gntbot run`` starts them
+    (the service, the cluster watcher, the drains' link), before the upkeep."""
+
+    def __init__(self, config: Path, loop: Loop, *, campaigns: bool = False) -> None:
         self.loop = loop
         self.config = load_config(config)
 
@@ -137,6 +141,10 @@ class Bot:
         self._lock = threading.Lock()
         for realm in ("irc", "xmpp", "console"):
             self.app.dispatcher.announcer.attach(realm, self._sink(realm))
+        self.campaigns = campaigns
+        if campaigns:
+            app = self.app
+            loop.run(app.campaigns.start(app.clusters, app.store))
         self.upkeep = loop.spawn(self.app.upkeep())
 
     def _sink(self, realm: str) -> Any:
@@ -183,6 +191,12 @@ class Bot:
 
         return self.loop.run(wait(), timeout=timeout)
 
+    def audit_steps(self, token: str) -> list[str]:
+        """The steps of ``token`` in the audit log, in order."""
+        assert self.config.actions is not None
+        lines = self.config.actions.audit_file.read_text().splitlines()
+        return [entry["step"] for entry in map(json.loads, lines) if entry.get("token") == token]
+
     def metric(self, name: str, **labels: str) -> float | None:
         """The value of one series of the bot's /metrics (None: no such series)."""
         text = self.app.metrics.exposition().decode()
@@ -198,6 +212,8 @@ class Bot:
         while not self.upkeep.done() and time.monotonic() < deadline:
             time.sleep(0.05)
         async def close() -> None:
+            if self.campaigns:
+                await self.app.campaigns.stop()
             self.app.close()
 
         self.loop.run(close())
@@ -227,11 +243,22 @@ class LabView:
     def job_ids(self) -> set[int]:
         return {int(row["id"]) for row in self.reader.query("job", ("id",))}
 
+    @contextlib.contextmanager
+    def nothing_submitted(self) -> Iterator[None]:
+        """The cluster's job list does not grow meanwhile."""
+        before = self.job_ids()
+        yield
+        assert self.job_ids() == before, "a job was submitted"
+
     def primary(self, instance: str) -> str:
         return self.reader.instance(instance + DOMAIN)["pnode"]
 
     def primaries(self, node: str) -> list[str]:
         return sorted(self.reader.node(node + DOMAIN)["pinst_list"] or [])
+
+    def role(self, node: str) -> str:
+        """``M``, ``C``, ``R``, ``D`` (drained) or ``O`` (offline)."""
+        return self.reader.node(node + DOMAIN)["role"]
 
     def job(self, job_id: int) -> dict[str, Any]:
         return self.reader.job(job_id)

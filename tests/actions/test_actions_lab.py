@@ -8,8 +8,6 @@ did not grow: nothing was submitted, not even a dry run.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -68,19 +66,6 @@ def twin_bot(action_lab, tmp_path_factory, loop) -> Iterator[Bot]:
     running.close()
 
 
-@contextlib.contextmanager
-def nothing_submitted(view: LabView) -> Iterator[None]:
-    before = view.job_ids()
-    yield
-    assert view.job_ids() == before, "a job was submitted"
-
-
-def audit_steps(bot: Bot, token: str) -> list[str]:
-    assert bot.config.actions is not None
-    lines = bot.config.actions.audit_file.read_text().splitlines()
-    return [entry["step"] for entry in map(json.loads, lines) if entry.get("token") == token]
-
-
 def test_a_live_migrate_of_a_sharedfile_instance_runs_after_confirmation_and_is_announced(bot, view):
     source = view.primary("inst3")
     target = view.other_node(source)
@@ -98,7 +83,7 @@ def test_a_live_migrate_of_a_sharedfile_instance_runs_after_confirmation_and_is_
     reason = view.job(job_id)["ops"][0]["reason"][0]
     assert reason[:2] == ["gnt:user", (f"gntbot({token}): alice in irc:#ops: migrate inst3{DOMAIN} "
                                       f"{source}->{target}{DOMAIN} [T1234 rebalancing]")]
-    assert audit_steps(bot, token) == ["plan", "confirm", "recheck", "submit", "job", "outcome"]
+    assert bot.audit_steps(token) == ["plan", "confirm", "recheck", "submit", "job", "outcome"]
     assert bot.metric("gntbot_actions_total", action="migrate", outcome="succeeded") >= 1
     assert bot.metric("gntbot_action_job_duration_seconds_count", action="migrate") >= 1
     assert bot.metric("gntbot_actions_pending", action="migrate") == 0
@@ -129,7 +114,7 @@ def test_a_long_job_says_how_it_is_doing_in_a_few_lines_not_one_per_poll(bot, vi
 
 
 def test_a_file_instance_is_refused_at_preflight(bot, view):
-    with nothing_submitted(view):
+    with view.nothing_submitted():
         reply = bot.text(ALICE, "!migrate inst2")
     assert reply == ("not planned: inst2.ganeti.test has file disks, which live on node1.ganeti.test only: it "
                      "cannot migrate (Ganeti would refuse too). Move its disks first (gnt-instance move).")
@@ -197,7 +182,7 @@ def test_a_second_person_must_confirm_and_another_account_of_the_requester_is_no
     assert re.match(rf"failover inst4 @lab: {source.split('.')[0]} → node\d \(stopped, 0M\) — !confirm \w{{5}} "
                     "by another person than you within 120 s", plan)
     token = re.search(r"confirm (\w{5})", plan).group(1)
-    with nothing_submitted(view):
+    with view.nothing_submitted():
         assert bot.say(ALICE, f"!confirm {token}") == [
             ("not confirmed: failover needs a second person: alice asked for it, so someone else must confirm "
             "(your other accounts are still you)")]
@@ -209,7 +194,7 @@ def test_a_second_person_must_confirm_and_another_account_of_the_requester_is_no
     assert bot.say(BOB, f"!confirm {token}")[0].startswith("failover inst4.ganeti.test @lab: submitted as job ")
     assert bot.outcome(token).startswith("failover inst4 @lab done: now on ")
     assert view.primary("inst4") != source
-    assert audit_steps(bot, token)[-5:] == ["confirm", "recheck", "submit", "job", "outcome"]
+    assert bot.audit_steps(token)[-5:] == ["confirm", "recheck", "submit", "job", "outcome"]
 
 
 @pytest.fixture
@@ -227,18 +212,18 @@ def pending(bot, view) -> Iterator[str]:
 ])
 def test_a_confirmation_from_someone_unverified_another_room_or_in_private_submits_nothing(
         bot, view, pending, who, room, refusal):
-    with nothing_submitted(view):
+    with view.nothing_submitted():
         assert bot.say(who, f"!confirm {pending}", room=room) == [refusal.format(token=pending)]
 
 
 def test_an_unknown_token_and_a_reused_one_submit_nothing(bot, view):
-    with nothing_submitted(view):
+    with view.nothing_submitted():
         assert bot.say(ALICE, "!confirm zzzzz") == [
             "not confirmed: no action waits for the token 'zzzzz' (tokens look like !confirm k7q2x)"]
     token = bot.plan(ALICE, "!activate-disks inst3")
     bot.say(ALICE, f"!confirm {token}")
     bot.outcome(token)
-    with nothing_submitted(view):
+    with view.nothing_submitted():
         assert bot.say(BOB, f"!confirm {token}") == [
             f"not confirmed: {token} is not waiting any more: it was confirmed and done by alice"]
 
@@ -246,7 +231,7 @@ def test_an_unknown_token_and_a_reused_one_submit_nothing(bot, view):
 def test_an_expired_token_submits_nothing_and_the_room_is_told(twin_bot, view):
     token = twin_bot.plan(ALICE, "!migrate inst3 @lab")
     twin_bot.wait_for(rf"^alice: {token} expired: migrate inst3 @lab: .* was not confirmed in time; nothing was done$")
-    with nothing_submitted(view):
+    with view.nothing_submitted():
         assert twin_bot.say(ALICE, f"!confirm {token}") == [
             f"not confirmed: {token} is not waiting any more: it was expired"]
 
@@ -255,18 +240,18 @@ def test_a_plan_the_cluster_no_longer_matches_is_not_submitted(bot, view, pendin
     source = view.primary("inst3")
     view.place("inst3", view.other_node(source))  # someone moved it meanwhile
     moved = view.primary("inst3")
-    with nothing_submitted(view):
+    with view.nothing_submitted():
         reply = bot.text(ALICE, f"!confirm {pending}")
     # either a fact of the plan changed, or the plan no longer makes sense (it is already there)
     assert reply.startswith(f"not submitted: the cluster changed since the plan: inst3{DOMAIN} already runs on {moved}"
                             if reply.endswith(f"already runs on {moved}") else
                             f"not submitted: the cluster changed since the plan: inst3{DOMAIN} primary: {source}, "
                             f"now {moved}; its primary node: {source} up, now {moved} up")
-    assert audit_steps(bot, pending)[-1] == "recheck"
+    assert bot.audit_steps(pending)[-1] == "recheck"
 
 
 def test_unknown_and_ambiguous_names_and_a_cluster_without_write_user_submit_nothing(bot, twin_bot, view):
-    with nothing_submitted(view):
+    with view.nothing_submitted():
         assert bot.say(ALICE, "!migrate nosuch") == ["not planned: no instance nosuch on @lab"]
         assert bot.say(ALICE, "!migrate inst3 ../../2/nodes") == [
             "not planned: '../../2/nodes' is not a valid node name (letters, digits, '.', '-', '_')"]
@@ -280,7 +265,7 @@ def test_unknown_and_ambiguous_names_and_a_cluster_without_write_user_submit_not
 
 def test_one_action_at_a_time_per_instance_and_per_node(bot, view, pending):
     node = view.primary("inst3").split(".")[0]
-    with nothing_submitted(view):
+    with view.nothing_submitted():
         again = bot.text(BOB, "!migrate inst3")
         assert again.startswith(f"not planned: migrate inst3.ganeti.test ({pending}, asked by alice) waits for "
                                 "confirmation and involves the same instance or node: one action at a time")
@@ -292,7 +277,7 @@ def test_one_action_at_a_time_per_instance_and_per_node(bot, view, pending):
 def test_without_actions_configured_nothing_reaches_the_cluster(action_lab, tmp_path, loop, view):
     plain = Bot(write_config(tmp_path, cluster_table("lab", action_lab, tmp_path), ""), loop)
     try:
-        with nothing_submitted(view):
+        with view.nothing_submitted():
             assert plain.say(ALICE, "!migrate inst3") == [
                 "refused: actions are not enabled on this bot (no [actions] in its configuration)."]
     finally:

@@ -107,3 +107,18 @@ def test_the_store_keeps_campaigns_events_and_primaries_across_a_restart(tmp_pat
         assert campaigns.seen("reboot-script", seen_id) and not campaigns.seen("other", seen_id)
         assert campaigns.primaries("ovs-2026-12", "h1") == ("db1", "web1")
         assert campaigns.said("ovs-2026-12") == {"host:h1": "h1: migrating 2 instances off"}
+
+
+def test_a_state_from_before_the_bot_drove_reboots_keeps_what_it_remembered(tmp_path):
+    from bot.campaigns.store import SCHEMA
+
+    with Store.open(tmp_path) as store:  # as the previous gntbot left it
+        store.migrate("campaigns", SCHEMA[:1])
+        with store.transaction() as db:
+            db.execute("INSERT INTO campaign_primaries VALUES ('ovs-7', 'h1', 'web1', 'gnt-fsn', 1.0)")
+    with Store.open(tmp_path) as store:
+        campaigns = CampaignStore(store)
+        assert campaigns.remembered("ovs-7", "h1") == (("web1", "gnt-fsn", None),)  # where it went: not known
+        campaigns.record_primaries("ovs-7", "h1", "gnt-fsn", ["web1", "db1"], 2.0)
+        campaigns.record_moves("ovs-7", "h1", {"db1": "h2"})
+        assert campaigns.remembered("ovs-7", "h1") == (("db1", "gnt-fsn", "h2"), ("web1", "gnt-fsn", None))

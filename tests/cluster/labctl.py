@@ -22,6 +22,7 @@ import ssl
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,23 @@ class Lab:
 
     def start_noded(self, node: str) -> None:
         self.run(node, "/usr/lib/ganeti/daemon-util", "start", "ganeti-noded")
+
+    def shut_down(self, node: str) -> None:
+        """The first half of a "reboot": every Ganeti daemon of ``node`` stops, and the instances
+        that ran there are gone (a reboot empties /run, where the fake hypervisor keeps them)."""
+        self.run(node, "/usr/lib/ganeti/daemon-util", "stop-all", timeout=120)
+        for state in (self.state / "nodes" / node / "run" / "ganeti" / "fake-hypervisor").glob("*"):
+            state.unlink()
+
+    def boot(self, node: str) -> str:
+        """The second half: the daemons start again, and the node has a new boot id (the lab's
+        nodes share the host's kernel, so it is bind-mounted over /proc's in the node's mounts,
+        which the daemons started here inherit). Returns the new boot id."""
+        boot_id = str(uuid.uuid4())
+        self.run(node, "sh", "-c", f'echo {boot_id} > /run/lab-boot-id && '
+                 'mount --bind /run/lab-boot-id /proc/sys/kernel/random/boot_id && '
+                 'exec /usr/lib/ganeti/daemon-util start-all', timeout=120)
+        return boot_id
 
     def certificate_pem(self) -> str:
         """The public part of the cluster's self-signed rapi.pem (never the key)."""
