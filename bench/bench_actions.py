@@ -45,6 +45,22 @@ progress_seconds = 600
 """
 
 
+def bench_lab(name: str, folder: Path) -> tuple[labctl.Lab | None, bool]:
+    """The lab ``GNTBOT_ACTION_LAB=STATE:PORT`` names (reused: True, left running), or a new
+    one in ``folder`` (started here: the caller takes it down); None if none can be built."""
+    reused = os.environ.get("GNTBOT_ACTION_LAB")
+    if reused:
+        state, _, port = reused.rpartition(":")
+        return labctl.Lab(Path(state), int(port)), True
+    reason = labctl.unavailable()
+    if reason:
+        print(f"{name}: {reason}", file=sys.stderr)
+        return None, False
+    lab = labctl.Lab(folder / "lab", labctl.free_port())
+    print(f"lab up in {lab.up():.0f} s")
+    return lab, False
+
+
 class RapiTimes:
     """Every HTTP request the process makes, as (start, end) on the perf_counter clock."""
 
@@ -117,18 +133,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--hold", type=float, default=120.0, help="seconds the watched job waits for its node")
     args = parser.parse_args()
-    reused = os.environ.get("GNTBOT_ACTION_LAB")
     folder = Path(tempfile.mkdtemp(prefix="bench-actions-"))
-    if reused:
-        state, _, port = reused.rpartition(":")
-        lab = labctl.Lab(Path(state), int(port))
-    else:
-        reason = labctl.unavailable()
-        if reason:
-            print(f"bench_actions: {reason}", file=sys.stderr)
-            return 1
-        lab = labctl.Lab(folder / "lab", labctl.free_port())
-        print(f"lab up in {lab.up():.0f} s")
+    lab, reused = bench_lab("bench_actions", folder)
+    if lab is None:
+        return 1
     loop = Loop()
     try:
         view = LabView(lab)

@@ -143,16 +143,17 @@ class Plan:
         return "; ".join((text, *self.notes))
 
     def _moving(self, short: Callable[[str], str]) -> str:
-        count = f"{len(self.moves)} instance{'s' if len(self.moves) != 1 else ''}"
         if not self.moves:
             return "no instance moves"
+        one = len(self.moves) == 1
+        count = f"{len(self.moves)} instance{'' if one else 's'}"
         if self.action == "migrate-back":
             back = ", ".join(f"{short(m.instance)} (from {short(m.source or '?')}, {mib(m.memory)})" for m in self.moves)
-            return f"{count} come back: {back}"
+            return f"{count} come{'s' if one else ''} back: {back}"
         picker = f"{self.iallocator or 'the iallocator'}'s choice"
         moving = ", ".join(f"{short(m.instance)} → {short(m.to) if m.to else picker} ({mib(m.memory)})"
                            for m in self.moves)
-        return f"{count} move: {moving}"
+        return f"{count} move{'s' if one else ''}: {moving}"
 
 
 def changes(before: Plan, after: Plan) -> list[str]:

@@ -167,13 +167,14 @@ class Bot:
         assert found, f"no plan in {reply!r}"
         return found.group(1)
 
-    def wait_for(self, pattern: str, timeout: float = 90.0, realm: str = "irc") -> Said:
-        """The first announcement in ``realm`` matching ``pattern``, waiting for it."""
+    def wait_for(self, pattern: str, timeout: float = 90.0, realm: str = "irc", since: int = 0) -> Said:
+        """The first announcement in ``realm`` matching ``pattern`` (from the ``since``-th on), waiting for it."""
         deadline = time.monotonic() + timeout
         regex = re.compile(pattern)
         while True:
             with self._lock:
-                found = next((said for said in self.said if said.realm == realm and regex.search(said.text)), None)
+                found = next((said for said in self.said[since:] if said.realm == realm and regex.search(said.text)),
+                             None)
             if found is not None:
                 return found
             assert time.monotonic() < deadline, f"nothing like {pattern!r} announced; said: {self.said}"

@@ -151,7 +151,7 @@ def test_a_child_job_that_fails_is_reported_with_ganetis_own_words(bot, view):
     view.place("inst5", "node3")
     view.place_stopped("inst4", "node2")
     plan = bot.say(BOB, "!node-migrate node2")[0]
-    assert "1 instance move: inst3" in plan and "stay: inst4 (ADMIN_down: not migrated, !failover moves it)" in plan
+    assert "1 instance moves: inst3" in plan and "stay: inst4 (ADMIN_down: not migrated, !failover moves it)" in plan
     token = re.search(r"confirm (\w{5})", plan).group(1)
     bot.say(BOB, f"!confirm {token}")
     outcome = bot.outcome(token)
