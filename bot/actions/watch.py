@@ -117,35 +117,43 @@ class Watcher:
             self.metrics.job_seconds.labels(record.action).observe((ended - queued).total_seconds())
         failure = "; ".join(view.errors) or f"ended {view.status}"
         took = _seconds(view.duration())
-        subject = view.subject
-        if job.parent is None and (view.children or not self._several(record)):
-            children = [child.job_id for child in view.children if child.job_id is not None]
-            refused = [child.error for child in view.children if child.job_id is None]
-            summary = failure if not view.succeeded else f"done in {took}"
-            if refused:
-                summary += "; Ganeti could not submit: " + "; ".join(str(error) for error in refused)
-            self.ledger.add_children(record.token, job.job_id, children)
-            self.ledger.job_done(record.token, job.job_id, view.status, summary, op=view.op)
-            await self.audit("job", record, job=job.job_id, status=view.status, children=children,
-                             error=None if view.succeeded else failure)
-            if children:
-                return [(f"{record.action} {short(record.target)} @{record.cluster}: Ganeti submitted "
-                        f"{len(children)} instance job(s): {', '.join(map(str, children))}")]
-            return []
-        # a child job, or one of several jobs the bot submitted (a drain's flag, a migrate-back's migrations)
-        name = short(subject or f"job {job.job_id}")
         if view.op == "NODE_SET_PARAMS":
-            flag = FLAG_SET.get(record.action, "changed")
-            summary = f"{name} {flag} ({took}, job {job.job_id})" if view.succeeded else \
-                f"{name} NOT {flag} (job {job.job_id}): {failure}"
-            subject = None  # a node, not an instance that moved
-        else:
-            summary = f"{name}: done ({took}, job {job.job_id})" if view.succeeded else \
-                f"{name}: FAILED (job {job.job_id}): {failure}"
+            return await self._flag_set(record, job, view, f"{took}, job {job.job_id}", failure)
+        if job.parent is None and (record.action in SINGLE_JOB or view.op == "NODE_MIGRATE"):
+            return await self._parent_ended(record, job, view, took, failure)
+        # an instance's job: a child of a node operation, or a migrate-back's own migration
+        subject = view.subject
+        name = short(subject or f"job {job.job_id}")
+        summary = f"{name}: done ({took}, job {job.job_id})" if view.succeeded else \
+            f"{name}: FAILED (job {job.job_id}): {failure}"
         self.ledger.job_done(record.token, job.job_id, view.status, summary, subject, view.op)
         await self.audit("job", record, job=job.job_id, parent=job.parent, status=view.status,
                          involves=[subject] if subject else [], error=None if view.succeeded else failure)
         return [summary]
+
+    async def _parent_ended(self, record: Record, job: Watched, view: JobView, took: str, failure: str) -> list[str]:
+        """The job the bot submitted (a node operation's: with the children Ganeti added)."""
+        children = [child.job_id for child in view.children if child.job_id is not None]
+        refused = [child.error for child in view.children if child.job_id is None]
+        summary = failure if not view.succeeded else f"done in {took}"
+        if refused:
+            summary += "; Ganeti could not submit: " + "; ".join(str(error) for error in refused)
+        self.ledger.add_children(record.token, job.job_id, children)
+        self.ledger.job_done(record.token, job.job_id, view.status, summary, op=view.op)
+        await self.audit("job", record, job=job.job_id, status=view.status, children=children,
+                         error=None if view.succeeded else failure)
+        if children:
+            return [(f"{record.action} {short(record.target)} @{record.cluster}: Ganeti submitted "
+                    f"{len(children)} instance job(s): {', '.join(map(str, children))}")]
+        return []
+
+    async def _flag_set(self, record: Record, job: Watched, view: JobView, when: str, failure: str) -> list[str]:
+        """A drain's or a migrate-back's node flag; its line is said with the others (alone, the outcome says it)."""
+        node, flag = short(view.subject or record.target), FLAG_SET.get(record.action, "changed")
+        summary = f"{node} {flag} ({when})" if view.succeeded else f"{node} NOT {flag} (job {job.job_id}): {failure}"
+        self.ledger.job_done(record.token, job.job_id, view.status, summary, None, view.op)
+        await self.audit("job", record, job=job.job_id, status=view.status, error=None if view.succeeded else failure)
+        return [summary] if self._several(record) else []
 
     def _several(self, record: Record) -> bool:
         """Whether the bot submitted more than one job for ``record``."""

@@ -176,6 +176,42 @@ def test_drain_reboot_and_migrate_back_end_to_end(bot, view, action_lab, node3_l
     assert bot.audit_steps(back_token) == ["plan", "confirm", "recheck", "submit", "job", "job", "job", "outcome"]
 
 
+def test_a_migrate_back_onto_a_node_undrained_meanwhile_and_a_drain_of_an_empty_node_are_one_job_each(bot, view):
+    """The other shapes of the two actions, each told from its one job: the migration alone
+    (someone undrained the node by hand), the drained flag alone (nothing on the node to move)."""
+    view.place("inst1", "node1")
+    view.place("inst3", "node2")
+    view.place_stopped("inst4", "node2")
+    view.place("inst5", "node3")
+    try:
+        token = bot.plan(ALICE, "!drain node3")
+        bot.say(BOB, f"!confirm {token}")
+        assert "1 of 1 instance job(s) succeeded" in bot.outcome(token)
+        view.wait(view.operator.set_drained("node3" + DOMAIN, False, reason="test: undrained by hand"))
+
+        plan = bot.text(ALICE, "!migrate-back node3")
+        assert re.match(rf"migrate-back node3 @lab: 1 instance comes back: inst5 \(from node[12], 768M\); "
+                        rf"remembered by campaign drain-node3-{token}; N\+1 afterwards: ", plan), plan
+        back = re.search(r"confirm (\w{5})", plan).group(1)
+        job_id = int(re.match(r".*: submitted as job (\d+);", bot.text(ALICE, f"!confirm {back}")).group(1))
+        assert bot.outcome(back) == "migrate-back node3 @lab finished: 1 of 1 instance(s) back on node3: inst5"
+        assert not view.job(job_id)["ops"][0].get("depends")  # no undrain to wait for
+        assert view.primaries("node3") == [f"inst5{DOMAIN}"]
+        bot.wait_for(rf"^\[reboot\] END \(PASS\) campaign drain-node3-{token} after ")
+
+        view.place("inst5", "node2")
+        plan = bot.text(ALICE, "!drain node3")
+        assert plan.startswith("drain node3 @lab: no instance moves; node3 is drained (nothing new is placed on it"), plan
+        empty = re.search(r"confirm (\w{5})", plan).group(1)
+        job_id = int(re.match(r".*: submitted as job (\d+);", bot.text(BOB, f"!confirm {empty}")).group(1))
+        assert re.fullmatch(rf"drain node3 @lab finished: node3 drained \(\d+\.\d s, job {job_id}\)",
+                            bot.outcome(empty))
+        assert view.role("node3") == "D"
+    finally:
+        if view.role("node3") == "D":
+            view.wait(view.operator.set_drained("node3" + DOMAIN, False, reason="test cleanup"))
+
+
 def test_an_unconfirmed_drain_expires_and_submits_nothing(action_lab, tmp_path, loop, view):
     config = ACTIONS.replace("[actions.drain]", "window_seconds = 1\n[actions.drain]")
     quick = Bot(write_config(tmp_path, cluster_table("lab", action_lab, tmp_path), config), loop, campaigns=True)
