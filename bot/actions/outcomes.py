@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.actions.ledger import Record, Watched
+from bot.actions.plan import Plan
 from bot.ganeti.names import common_domain, strip_domain
 
 
@@ -56,10 +57,20 @@ def succeeded(record: Record, ending: Ending) -> bool:
     """Whether the action did what its plan said. For a drain, the child jobs Ganeti adds for
     the instances the plan said would stay (stopped ones: "please use failover") fail by
     design, as the reboot script's ``gnt-node migrate`` reports them; they do not make the
-    drain a failure, the instances that were to move and did not do."""
+    drain a failure, the instances that were to move and did not do; nor does a write of
+    the plan that was never submitted (a later one, after a failure) go unnoticed."""
     staying = {name for name, _ in record.plan.stays} if record.action == "drain" else set()
-    return all(job.state == "success" for job in ending.jobs
-               if job.parent is None or job.instance not in staying)
+    return len(ending.submitted()) >= writes(record.plan) and all(
+        job.state == "success" for job in ending.jobs if job.parent is None or job.instance not in staying)
+
+
+def writes(plan: Plan) -> int:
+    """How many jobs the bot submits for ``plan`` (`bot.actions.submit`)."""
+    if plan.action == "drain":
+        return bool(plan.moves) + bool(plan.drained)
+    if plan.action == "migrate-back":
+        return (plan.drained is False) + len(plan.moves)
+    return 1
 
 
 def _emptied(node: str, parent: Watched, ending: Ending) -> str:
@@ -112,8 +123,11 @@ def _migrate_back(record: Record, what: str, ending: Ending) -> str:
     if back:
         text += ": " + ", ".join(map(short, back))
     failed = [job.summary for job in migrations if job.state != "success"]
+    unsent = len(plan.moves) - len(migrations)
     parts = [text, *([undrain.summary] if undrain is not None else []), *failed]
-    if failed:
+    if unsent > 0:
+        parts.append(f"{unsent} migration(s) not submitted")
+    if failed or unsent > 0:
         parts.append(f"!migrate-back {node} again brings the rest once fixed")
     return "; ".join(parts)
 

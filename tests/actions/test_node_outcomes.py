@@ -64,3 +64,20 @@ def test_a_migrate_back_that_brought_some_home_says_which_and_how_to_finish():
                              *ending.jobs[1:]), {})
     assert outcome(record(plan), undrain_failed) == (
         "migrate-back node3 @lab FAILED: node3 NOT undrained (job 30): OpPrereqError: x; no instance was migrated back")
+
+
+def test_writes_that_were_never_submitted_are_not_a_success():
+    """A later write that could not be made (the confirmation said which) leaves its part undone."""
+    moves = tuple(Move(f"{name}.ganeti.test", "sharedfile", 256, NODE, "node2.ganeti.test") for name in ("a", "b"))
+    plan = Plan("migrate-back", "lab", NODE, moves=moves, drained=False)
+    ending = Ending((job(30, "success", "node3 undrained (0.3 s, job 30)", "NODE_SET_PARAMS"),
+                     job(31, "success", "a: done (1.0 s, job 31)", "INSTANCE_MIGRATE", instance="a.ganeti.test")), {})
+    assert outcome(record(plan), ending) == (
+        "migrate-back node3 @lab finished: 1 of 2 instance(s) back on node3: a; node3 undrained (0.3 s, job 30); "
+        "1 migration(s) not submitted; !migrate-back node3 again brings the rest once fixed")
+    assert not succeeded(record(plan), ending)
+    drain = Plan("drain", "lab", NODE, moves=moves[:1], drained=True)
+    migrated = Ending((job(40, "success", "done in 0.2 s", "NODE_MIGRATE"),
+                       job(41, "success", "a: done", "INSTANCE_MIGRATE", 40, "a.ganeti.test")), {})
+    assert "node3 was NOT drained (its job was not submitted)" in outcome(record(drain), migrated)
+    assert not succeeded(record(drain), migrated)
