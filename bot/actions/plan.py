@@ -24,6 +24,9 @@ from bot.ganeti.model import (
 )
 from bot.ganeti.names import common_domain, strip_domain
 
+READ_ONLY = ("INSTANCE_QUERY_DATA(",)
+"""Job summaries that change nothing (``GET /2/instances/NAME/info``: shared locks only)."""
+
 
 class Refusal(GntbotError):
     """The action cannot (or must not) go ahead; the text says why, in the cluster's terms."""
@@ -73,10 +76,13 @@ class Snapshot:
         return next((instance for instance in self.instances if instance.name == name), None)
 
     def busy(self, names: Iterable[str]) -> list[Job]:
-        """Unfinished jobs whose summary names one of ``names``."""
+        """Unfinished jobs whose summary names one of ``names``, but for the read-only info jobs
+        (`READ_ONLY`) that the bot and its readers start: the campaign watcher reads a rebooted
+        node's DRBD disks just as its owner is told to ask for the migrate-back."""
         patterns = [re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])") for name in names]
         return [job for job in self.jobs if job.status in JOB_ACTIVE
-                and any(pattern.search(summary) for summary in job.summary for pattern in patterns)]
+                and any(pattern.search(summary) for summary in job.summary for pattern in patterns
+                        if not summary.startswith(READ_ONLY))]
 
 
 @dataclass(frozen=True)

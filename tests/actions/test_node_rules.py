@@ -8,11 +8,13 @@ rules on the lab's sharedfile and diskless instances.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.actions.plan import Refusal, Remembered, Request, Snapshot
 from bot.actions.rules import make_plan
-from bot.ganeti.model import ClusterInfo, Instance, Node
+from bot.ganeti.model import ClusterInfo, Instance, Job, Node
 
 D = ".example.org"
 N1, N2, N3 = (f"fsn-node-0{n}{D}" for n in (1, 2, 3))
@@ -141,6 +143,18 @@ def test_a_migrate_back_waits_for_drbd_disks_in_sync(disks, refusal):
     nodes, instances, remembered = drained_back()
     with pytest.raises(Refusal, match=refusal):
         ask("migrate-back", N2, snapshot(nodes, instances, remembered, [(f"{n}{D}", p) for n, p in disks]))
+
+
+def test_a_migrate_back_is_not_held_up_by_an_info_job_but_by_a_job_that_changes_things():
+    """The campaign watcher reads the DRBD disks (an info job each) as the node comes back."""
+    nodes, instances, remembered = drained_back()
+    reading = Job(900, "running", (f"INSTANCE_QUERY_DATA(web{D})",), None, None, None)
+    plan = ask("migrate-back", N2, replace(snapshot(nodes, instances, remembered, IN_SYNC), jobs=(reading,)))
+    assert dict(plan.facts)[f"jobs on {N2} and what it involves"] == "none"
+    moving = Job(901, "running", (f"INSTANCE_MIGRATE(web{D})",), None, None, None)
+    with pytest.raises(Refusal, match=rf"a job already works on {N2} or something it involves: 901 running "
+                                      rf"INSTANCE_MIGRATE\(web{D}\)"):
+        ask("migrate-back", N2, replace(snapshot(nodes, instances, remembered, IN_SYNC), jobs=(moving,)))
 
 
 def test_a_migrate_back_to_a_node_that_is_down_offline_or_short_of_memory_is_refused():
