@@ -2,13 +2,24 @@
 
 Thread-safe: the bot refreshes it from a worker thread while questions are
 answered; a refresh builds a new ranker and swaps it in whole.
+
+A ranker lives until the runbooks change, and holds one object per section
+and term: it is built with the collector paused, and once it is swapped in
+`gc.freeze` moves everything alive into the collector's permanent
+generation, so that the full collections the bot's own chatter triggers no
+longer walk the ranker each time (a 20,000-file wiki: 80 ms passes, holding
+the interpreter lock). The ranker it replaces is freed by reference counting
+(it holds no cycles).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot.knowledge import embedding
@@ -19,6 +30,24 @@ from bot.knowledge.search import Ranker, Ranking
 from bot.knowledge.semantic import SemanticReranker
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No collections while a ranker is built, and the result frozen after.
+
+    Building makes hundreds of thousands of lists that live on; each
+    collection they trigger would walk all of them, holding the interpreter
+    lock (15 pages of unique words: 140 ms pauses, over and over).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 class KnowledgeBase:
@@ -43,8 +72,9 @@ class KnowledgeBase:
         with self._lock:
             report = self.index.unchanged() or update_in_child(self.index)
             if report.touched or self._ranker is None:
-                sections = self.index.sections()
-                self._ranker = Ranker(sections, self._reranker(sections))
+                with _collector_paused():
+                    sections = self.index.sections()
+                    self._ranker = Ranker(sections, self._reranker(sections))
                 if report.touched:
                     log.info("runbook index updated: %s", report.summary())
             self.last_refresh = (time.time(), report)

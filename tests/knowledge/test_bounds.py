@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import random
+import string
 import tracemalloc
 from collections import Counter
 from collections.abc import Callable
@@ -76,3 +79,29 @@ def test_parsing_a_page_costs_the_bot_process_no_memory(runbooks: Path, tmp_path
     assert peak < 5_000_000, f"{peak / 1e6:.0f} MB"
     assert knowledge.last_refresh is not None and "table.md" in knowledge.last_refresh[1].added
     assert knowledge.search("split brain recovery", 1)[0].section.title == "Split brain recovery"
+
+
+def unique_words(count: int, length: int) -> list[str]:
+    rng = random.Random(7)
+    return ["".join(rng.choices(string.ascii_lowercase, k=length)) for _ in range(count)]
+
+
+def test_a_wiki_of_unique_words_gives_the_speller_a_bounded_table_the_collector_never_walks():
+    vocabulary = Counter(dict.fromkeys(unique_words(30_000, 32), 1)) + Counter({"rebalance": 9})
+    gc.collect()
+    tracked = len(gc.get_objects())
+    speller = Speller(vocabulary)  # ~950,000 deletion variants: each was a list for the collector
+    assert len(gc.get_objects()) - tracked < 100
+    assert speller.correct("rebalnce") == "rebalance"  # the frequent words stay correctable
+    assert peak_bytes(lambda: Speller(vocabulary)) < 120_000_000
+
+
+def test_the_collector_leaves_a_loaded_ranker_alone(runbooks: Path, tmp_path: Path):
+    knowledge = KnowledgeBase(runbooks, tmp_path / "index", semantic=False)
+    try:
+        knowledge.refresh()
+        ranker_objects = {id(knowledge.ranker), id(knowledge.ranker.docs), *map(id, knowledge.ranker.docs)}
+        assert not ranker_objects & {id(tracked) for tracked in gc.get_objects()}  # frozen, not walked
+        assert knowledge.search("split brain")[0].section.heading == "Split brain recovery"
+    finally:
+        gc.unfreeze()
