@@ -46,11 +46,29 @@ def runbook_files(root: Path) -> Iterator[Path]:
     Symbolic links to folders are not followed; links to files are listed,
     and `locate` decides whether they may be read.
     """
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.endswith(RUNBOOK_SUFFIXES) and not name.startswith("."):
-                yield Path(folder, name)
+    for _, entry in runbook_entries(root):
+        yield Path(entry.path)
+
+
+def runbook_entries(root: Path, prefix: str = "") -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """`runbook_files` as (name relative to ``root``, folder entry): the entry
+    knows without a system call whether it is a link, and keeps its status once
+    asked, which is what checking a folder of thousands of files for changes costs."""
+    try:
+        with os.scandir(root) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError:
+        return  # gone or unreadable since it was listed
+    folders = []
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            folders.append(entry)
+        elif entry.name.endswith(RUNBOOK_SUFFIXES) and not entry.is_dir():
+            yield prefix + entry.name, entry
+    for folder in folders:
+        yield from runbook_entries(Path(folder.path), f"{prefix}{folder.name}/")
 
 
 def locate(path: Path, root: Path) -> tuple[Path, os.stat_result]:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.knowledge.files import UnreadableRunbook, locate, runbook_files
+from bot.knowledge.files import UnreadableRunbook, locate, runbook_entries
 
 SCHEMA_VERSION = 4  # 3: possessives and contractions as words; paragraphs and code order kept; 4: sizes
 MANIFEST = "gntbot-manifest.json"
@@ -28,28 +29,32 @@ class Manifest:
     skipped: dict[str, dict] = field(default_factory=dict)  # name -> fingerprint, reason
 
 
-def fingerprint(path: Path) -> list[int]:
+def fingerprint(path: Path | os.DirEntry[str]) -> list[int]:
     """What changes when the folder entry ``path`` is edited, replaced or re-linked."""
-    info = os.lstat(path)
+    info = path.stat(follow_symlinks=False) if isinstance(path, os.DirEntry) else os.lstat(path)
     return [info.st_mode, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
 
 
 def is_current(manifest: Manifest, root: Path) -> bool:
-    """Does ``manifest`` still describe every file of ``root`` (resolved), as an update would leave it?"""
+    """Does ``manifest`` still describe every file of ``root`` (resolved), as an update would leave it?
+
+    The bot asks every few seconds, so it costs one status per file: only a
+    link needs resolving (a plain file listed under ``root`` lies inside it).
+    """
     names = set()
-    for path in runbook_files(root):
-        name = path.relative_to(root).as_posix()
+    for name, entry in runbook_entries(root):
         names.add(name)
         skipped, indexed = manifest.skipped.get(name), manifest.files.get(name)
         try:
             if skipped is not None:
-                if skipped["fingerprint"] != fingerprint(path):
+                if skipped["fingerprint"] != fingerprint(entry):
                     return False
                 continue
-            _, info = locate(path, root)
+            info = locate(Path(entry.path), root)[1] if entry.is_symlink() else entry.stat(follow_symlinks=False)
         except (OSError, UnreadableRunbook):
             return False
-        if indexed is None or (indexed["size"], indexed["mtime_ns"]) != (info.st_size, info.st_mtime_ns):
+        if indexed is None or not stat.S_ISREG(info.st_mode) \
+                or (indexed["size"], indexed["mtime_ns"]) != (info.st_size, info.st_mtime_ns):
             return False
     return names == manifest.files.keys() | manifest.skipped.keys()
 

@@ -102,3 +102,26 @@ def test_a_running_bot_notices_a_changed_runbook_folder(runbooks: Path, tmp_path
 
     hits = asyncio.run(pull_then_ask())
     assert hits and hits[0].section.file == "howto/master.md"
+
+
+def test_the_change_check_sees_links_retargeted_and_files_replaced_by_other_kinds(runbooks: Path, tmp_path: Path):
+    (runbooks / "alias.md").symlink_to(runbooks / "howto" / "drbd.md")
+    (runbooks / "nested" / "deeper").mkdir(parents=True)
+    (runbooks / "nested" / "deeper" / "page.md").write_text("# Deep\n\nDeep text.\n")
+    index = RunbookIndex(runbooks, tmp_path / "index")
+    index.update()
+    assert index.unchanged() is not None
+    (runbooks / "nested" / "deeper" / "page.md").write_text("# Deep\n\nOther, longer text.\n")
+    assert index.unchanged() is None
+    index.update()
+    (runbooks / "alias.md").unlink()
+    (runbooks / "alias.md").symlink_to(runbooks / "howto" / "ganeti.md")
+    assert index.unchanged() is None
+    index.update()
+    page = runbooks / "nested" / "deeper" / "page.md"
+    size = page.stat().st_size
+    page.unlink()
+    os.mkfifo(page)
+    os.utime(page, ns=(0, 0))
+    assert size and index.unchanged() is None  # a FIFO where a page was: an update skips it
+    assert len(index.update().skipped) == 1 and index.unchanged() is not None
