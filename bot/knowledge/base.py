@@ -25,7 +25,7 @@ from pathlib import Path
 from bot.knowledge import embedding
 from bot.knowledge.answer import Answer, Hit, build_answer
 from bot.knowledge.builder import update_in_child
-from bot.knowledge.index import IndexedSection, RunbookIndex, UpdateReport
+from bot.knowledge.index import DamagedIndex, IndexedSection, RunbookIndex, UpdateReport
 from bot.knowledge.search import Ranker, Ranking
 from bot.knowledge.semantic import SemanticReranker
 
@@ -72,8 +72,12 @@ class KnowledgeBase:
         with self._lock:
             report = self.index.unchanged() or update_in_child(self.index)
             if report.touched or self._ranker is None:
-                with _collector_paused():
+                try:
                     sections = self.index.sections()
+                except DamagedIndex:  # found only now that every section is read: rebuild it
+                    report = update_in_child(self.index)
+                    sections = self.index.sections()
+                with _collector_paused():
                     self._ranker = Ranker(sections, self._reranker(sections))
                 if report.touched:
                     log.info("runbook index updated: %s", report.summary())

@@ -157,13 +157,13 @@ def _stored_number(value: object) -> int:
     """A number the index stored; anything else means its files were damaged."""
     if isinstance(value, int):
         return value
-    raise DamagedIndex(f"the index holds {type(value).__name__} where it stored a number")
+    raise DamagedIndex(f"the search index is damaged (it holds {type(value).__name__} where it stored a number)")
 
 
 def _stored_list(value: object) -> list[object]:
     if isinstance(value, list | tuple):
         return list(value)
-    raise DamagedIndex(f"the index holds {type(value).__name__} where it stored a list")
+    raise DamagedIndex(f"the search index is damaged (it holds {type(value).__name__} where it stored a list)")
 
 
 class RunbookIndex:
@@ -348,21 +348,21 @@ class RunbookIndex:
                                f"({type(error).__name__}: {error})") from error
 
     def sections(self) -> list[IndexedSection]:
-        """Every indexed section, in file and document order; a damaged index is rebuilt first."""
+        """Every indexed section, in file and document order.
+
+        `DamagedIndex` if the index cannot be decoded: the next update is then
+        a rebuild (which the caller runs where parsing cannot stall it).
+        """
         try:
-            return self._read_sections()
+            index = self._open()
+            with self._decoding(), index.reader() as reader:
+                found = [
+                    IndexedSection(fields_to_section(fields), fields["terms"], fields["words"])
+                    for fields in reader.all_stored_fields()
+                ]
         except DamagedIndex as damage:
             self._forget(damage)
-            self.update()
-            return self._read_sections()
-
-    def _read_sections(self) -> list[IndexedSection]:
-        index = self._open()
-        with self._decoding(), index.reader() as reader:
-            found = [
-                IndexedSection(fields_to_section(fields), fields["terms"], fields["words"])
-                for fields in reader.all_stored_fields()
-            ]
+            raise
         return sorted(found, key=lambda s: (s.section.file, s.section.position))
 
     def section_count(self) -> int:
