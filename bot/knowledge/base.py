@@ -25,7 +25,15 @@ from pathlib import Path
 from bot.knowledge import embedding
 from bot.knowledge.answer import Answer, Hit, build_answer
 from bot.knowledge.builder import update_in_child
-from bot.knowledge.index import DamagedIndex, IndexedSection, RunbookIndex, UpdateReport
+from bot.knowledge.index import (
+    DamagedIndex,
+    IndexedSection,
+    RunbookIndex,
+    RunbookIndexError,
+    UpdateReport,
+)
+from bot.knowledge.manifest import folder_state
+from bot.knowledge.retry import Retry
 from bot.knowledge.search import Ranker, Ranking
 from bot.knowledge.semantic import SemanticReranker
 
@@ -62,6 +70,7 @@ class KnowledgeBase:
         self._lock = threading.Lock()
         self.last_refresh: tuple[float, UpdateReport] | None = None  # when (Unix time), and what it found
         self._semantic = embedding.available() if semantic is None else semantic
+        self._retry = Retry()
 
     def refresh(self) -> UpdateReport:
         """Re-index changed runbooks and reload the ranker if anything changed.
@@ -70,7 +79,7 @@ class KnowledgeBase:
         (`builder`), so that parsing costs this process neither time nor memory.
         """
         with self._lock:
-            report = self.index.unchanged() or update_in_child(self.index)
+            report = self.index.unchanged() or self._update()
             if report.touched or self._ranker is None:
                 try:
                     sections = self.index.sections()
@@ -83,6 +92,20 @@ class KnowledgeBase:
                     log.info("runbook index updated: %s", report.summary())
             self.last_refresh = (time.time(), report)
             return report
+
+    def _update(self) -> UpdateReport:
+        """`update_in_child`, unless it failed lately on this very folder (`retry`):
+        then nothing changes, and the previous index stays in use."""
+        state = folder_state(self.index.root)
+        if self._retry.deferred(state):
+            return UpdateReport(sections=self.last_refresh[1].sections if self.last_refresh else 0)
+        try:
+            report = update_in_child(self.index)
+        except RunbookIndexError as error:
+            delay = self._retry.failed(state)
+            raise RunbookIndexError(f"{error}; tried again in {delay:g} s or when the runbooks change") from error
+        self._retry.succeeded()
+        return report
 
     def _reranker(self, sections: list[IndexedSection]) -> SemanticReranker | None:
         """The semantic re-ranker over ``sections``, or None without the extra

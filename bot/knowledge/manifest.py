@@ -59,6 +59,17 @@ def is_current(manifest: Manifest, root: Path) -> bool:
     return names == manifest.files.keys() | manifest.skipped.keys()
 
 
+def folder_state(root: Path) -> int:
+    """A number that changes when a runbook file of ``root`` is added, removed or edited."""
+    marks = []
+    for name, entry in runbook_entries(root):
+        try:
+            marks.append((name, *fingerprint(entry)))
+        except OSError:
+            marks.append((name,))
+    return hash(tuple(marks))
+
+
 def read_manifest(index_dir: Path, root: Path) -> Manifest | None:
     """The manifest of an index of ``root``; None if absent, damaged or for another folder."""
     try:

@@ -7,6 +7,8 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from bot.app import Application
 from bot.config import Config
 from bot.knowledge.base import KnowledgeBase
@@ -125,3 +127,27 @@ def test_the_change_check_sees_links_retargeted_and_files_replaced_by_other_kind
     os.utime(page, ns=(0, 0))
     assert size and index.unchanged() is None  # a FIFO where a page was: an update skips it
     assert len(index.update().skipped) == 1 and index.unchanged() is not None
+
+
+def test_an_update_that_failed_is_not_retried_until_the_folder_changes(runbooks: Path, tmp_path: Path, monkeypatch):
+    from bot.knowledge import base
+    from bot.knowledge.index import RunbookIndexError
+
+    calls = []
+
+    def stopped(index: RunbookIndex) -> None:
+        calls.append(index.root)
+        raise RunbookIndexError("indexing took over 1800 s and was stopped")
+
+    knowledge = KnowledgeBase(runbooks, tmp_path / "index")
+    knowledge.refresh()
+    monkeypatch.setattr(base, "update_in_child", stopped)
+    (runbooks / "howto" / "huge.md").write_text("# Huge\n\nA page the indexer never finishes.\n")
+    with pytest.raises(RunbookIndexError, match="tried again in 300 s or when the runbooks change"):
+        knowledge.refresh()
+    assert not knowledge.refresh().touched and not knowledge.refresh().touched  # no second attempt, no error
+    assert len(calls) == 1 and knowledge.search("split brain", 1)  # the previous index serves on
+    (runbooks / "howto" / "huge.md").write_text("# Huge\n\nSplit now.\n")
+    with pytest.raises(RunbookIndexError, match="tried again in 300 s"):
+        knowledge.refresh()
+    assert len(calls) == 2
