@@ -11,7 +11,8 @@
 - Redirects are never followed: RAPI does not send them, so one means
   something else answers at that address.
 - Every call has a timeout, and a body is read only up to `MAX_BODY` bytes and decoded
-  only if it holds at most `MAX_CONTAINERS` JSON lists and objects.
+  only if it holds at most `MAX_CONTAINERS` JSON lists and objects and `MAX_VALUES` values:
+  decoding holds the interpreter lock, and the event loop must not wait 100 ms.
   GETs are retried with backoff when no connection could be made or the
   server says it is temporarily unable (502/503/504); nothing else is ever
   retried.
@@ -63,7 +64,8 @@ log = logging.getLogger(__name__)
 MAX_IN_FLIGHT = 3
 # The largest answer the bot reads: a listing of 2,000 instances is about 0.5 MiB.
 MAX_BODY = 16 * 1024 * 1024
-MAX_CONTAINERS = 100_000  # in one answer: ~6,000 instances of the listing; decoded in ~50 ms
+MAX_CONTAINERS = 100_000  # in one answer: ~5,000 instances of the listing; decoded in ~50 ms
+MAX_VALUES = 400_000  # ~7,000 instances (52 per instance); 400,000 floats decode in ~85 ms
 _CHUNK = 64 * 1024
 Params = Mapping[str, str | int | bool]
 Failure = tuple[type[errors.RapiError], str]
@@ -242,11 +244,15 @@ class RapiClient:
             kind, text = self._status_failure(response, body, what)
             raise kind(self.name, text)
         # Decoding is one C call that holds the interpreter lock throughout, and
-        # its cost is the number of lists and objects made (5 million empty rows,
-        # 14 MiB, held it for 2.3 s): count them first, a scan of ~1 ms per MiB.
-        if body.count(b"[") + body.count(b"{") > MAX_CONTAINERS:
-            raise errors.RapiBadAnswer(self.name, f"the answer for {what} holds over {MAX_CONTAINERS:,} lists "
-                                                  "and objects, more than the bot reads (is a proxy in the way?)")
+        # its cost is the number of values made (5 million empty rows, 14 MiB,
+        # held it for 2.3 s; 5.5 million numbers, 1.2 s): count them first, a
+        # scan of ~1 ms per MiB. A comma or colon inside a string counts too,
+        # which errs on the safe side.
+        containers = body.count(b"[") + body.count(b"{")
+        if containers > MAX_CONTAINERS or containers + body.count(b",") + body.count(b":") > MAX_VALUES:
+            raise errors.RapiBadAnswer(self.name, f"the answer for {what} holds more values than the bot reads "
+                                                  f"(over {MAX_CONTAINERS:,} lists and objects or {MAX_VALUES:,} "
+                                                  "values; is a proxy in the way?)")
         try:
             return json.loads(body)
         except (ValueError, RecursionError):  # RecursionError: nested too deep, "[[[[..."

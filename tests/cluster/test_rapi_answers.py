@@ -8,6 +8,7 @@ block and one line saying what was wrong with gnt-fsn's answer: never
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from typing import Any
@@ -141,9 +142,38 @@ def test_an_answer_of_too_many_values_is_the_clusters_error(chat, fake_rapi):
     # lock for 2-4 s while they were decoded: every transport stalled.
     fake_rapi.answer(INSTANCES, Answer(200, b'{"fields": [], "data": [' + b",".join([b"[]"] * 150_000) + b"]}"))
     lines = chat.say("!instances")
-    assert lines[0] == ("gnt-fsn: the answer for /2/query/instance holds over 100,000 lists and objects, "
-                        "more than the bot reads (is a proxy in the way?)")
+    assert lines[0] == TOO_MANY
     assert lines[1].startswith("gnt-chi: ")
+
+
+TOO_MANY = ("gnt-fsn: the answer for /2/query/instance holds more values than the bot reads (over 100,000 lists "
+            "and objects or 400,000 values; is a proxy in the way?)")
+
+
+def padded_listing(filler: bytes, count: int) -> bytes:
+    """The recorded listing with ``count`` copies of ``filler`` in a field the bot ignores."""
+    return listing_with(lambda body, names: body.__setitem__("pad", [])).replace(
+        b'"pad": []', b'"pad": [' + filler * count + b"0]")
+
+
+@pytest.mark.parametrize(("filler", "gzipped"), [(b"12,", False), (b"1.5,", False), (b'"\\u00e9",', False),
+                                                  (b"12,", True)])
+def test_an_answer_of_too_many_numbers_or_strings_is_the_clusters_error(chat, fake_rapi, filler, gzipped):
+    # 5.5 million numbers in an ignored field (16 MiB, or 16 KiB gzipped) held
+    # the interpreter lock for 1.2 s while they were decoded.
+    body = padded_listing(filler, 450_000)
+    headers = (("Content-Encoding", "gzip"),) if gzipped else ()
+    fake_rapi.answer(INSTANCES, Answer(200, gzip.compress(body) if gzipped else body, headers=headers))
+    lines = chat.say("!instances")
+    assert lines[0] == TOO_MANY
+    assert lines[1].startswith("gnt-chi: 5 instances")
+
+
+def test_a_listing_of_thousands_of_instances_is_still_read(chat, fake_rapi):
+    one = json.loads(fixture("instances.json"))
+    many = {"fields": one["fields"], "data": [one["data"][n % 5] for n in range(5_000)]}
+    fake_rapi.answer(INSTANCES, Answer(200, json.dumps(many).encode()))
+    assert chat.say("!instances @gnt-fsn")[0].startswith("gnt-fsn: 5000 instances")
 
 
 def test_a_body_without_a_length_is_read_only_up_to_the_limit(chat, fake_rapi):
