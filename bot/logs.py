@@ -11,12 +11,33 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 
 _PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
 
-class JournalFormatter(logging.Formatter):
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escaped(text: str) -> str:
+    """``text`` with control characters as escapes (``\\n``, ``\\x1b``): a file name
+    or a chat line with a newline must not forge a log line of its own."""
+    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
+
+
+class PlainFormatter(logging.Formatter):
+    """``TIME LEVEL logger: message``, one line per record (a traceback after it,
+    indented, is the one exception: it is the formatter's own text)."""
+
+    def __init__(self, fmt: str = "%(asctime)s %(levelname)s %(name)s: %(message)s") -> None:
+        super().__init__(fmt)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return _escaped(super().formatMessage(record))
+
+
+class JournalFormatter(PlainFormatter):
     """``<priority>logger: message`` (journald's SyslogLevelPrefix convention)."""
 
     def __init__(self) -> None:
@@ -43,7 +64,7 @@ def configure(level: int | str) -> None:
     """Log at ``level`` to stderr, in the journal's format where stderr is the journal."""
     handler = logging.StreamHandler()
     handler.setFormatter(JournalFormatter() if to_journal()
-                         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+                         else PlainFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
