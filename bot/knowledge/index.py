@@ -170,8 +170,14 @@ class RunbookIndex:
     """A whoosh index in ``index_dir`` mirroring the Markdown files of ``root``."""
 
     def __init__(self, root: Path, index_dir: Path) -> None:
-        self.root = root.resolve()
+        self._root = root
         self.index_dir = index_dir
+
+    @property
+    def root(self) -> Path:
+        """The runbook folder, resolved now: a deployment may swap a link to it
+        (``current -> release-B``) and delete the folder it pointed to before."""
+        return self._root.resolve()
 
     @property
     def _whoosh_dir(self) -> Path:
@@ -194,11 +200,12 @@ class RunbookIndex:
 
     def unchanged(self) -> UpdateReport | None:
         """What `update` would report if it would change nothing; None if it has work to do."""
-        manifest = read_manifest(self.index_dir, self.root) if self.root.is_dir() else None
+        root = self.root
+        manifest = read_manifest(self.index_dir, root) if root.is_dir() else None
         with self._decoding():
             if manifest is None or not whoosh_index.exists_in(self._whoosh_dir):
                 return None
-        if not is_current(manifest, self.root):
+        if not is_current(manifest, root):
             return None
         try:
             sections = self.section_count()
@@ -235,8 +242,9 @@ class RunbookIndex:
         current = Manifest()
         to_index: dict[str, list[dict]] = {}
         capacity, full = Capacity(), []
-        for path in runbook_files(self.root):
-            name = path.relative_to(self.root).as_posix()
+        root = self.root
+        for path in runbook_files(root):
+            name = path.relative_to(root).as_posix()
             try:
                 mark = fingerprint(path)
             except OSError:
@@ -247,7 +255,7 @@ class RunbookIndex:
                 report.skipped.append(earlier["reason"])
                 continue
             try:
-                entry, fields = self._look_at(path, name, known.files.get(name), report)
+                entry, fields = self._look_at(path, root, name, known.files.get(name), report)
                 capacity.admit(name, entry)
             except UnreadableRunbook as error:
                 if isinstance(error, IndexFull):
@@ -266,10 +274,10 @@ class RunbookIndex:
                         full[0], len(full) - 1)
         return current, to_index
 
-    def _look_at(self, path: Path, name: str, old: dict | None,
+    def _look_at(self, path: Path, root: Path, name: str, old: dict | None,
                  report: UpdateReport) -> tuple[dict, list[dict] | None]:
-        """The manifest entry of one file, and its index fields if its content is new."""
-        real, info = locate(path, self.root)
+        """The manifest entry of one file of ``root``, and its index fields if its content is new."""
+        real, info = locate(path, root)
         if old and old["size"] == info.st_size and old["mtime_ns"] == info.st_mtime_ns:
             return old, None
         read = read_runbook(real)

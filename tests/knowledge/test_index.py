@@ -151,3 +151,21 @@ def test_an_update_that_failed_is_not_retried_until_the_folder_changes(runbooks:
     with pytest.raises(RunbookIndexError, match="tried again in 300 s"):
         knowledge.refresh()
     assert len(calls) == 2
+
+
+def test_a_runbook_folder_behind_a_swapped_link_is_followed(tmp_path: Path):
+    releases = tmp_path / "releases"
+    for release, heading in [("A", "Old heading"), ("B", "Split brain recovery")]:
+        (releases / release).mkdir(parents=True)
+        (releases / release / "drbd.md").write_text(f"# {heading}\n\nPick the victim node.\n")
+    current = tmp_path / "current"
+    current.symlink_to(releases / "A")
+    knowledge = KnowledgeBase(current, tmp_path / "index")
+    knowledge.refresh()
+    swap = tmp_path / "current.new"  # how deployment tools swap: a new link renamed over the old one
+    swap.symlink_to(releases / "B")
+    swap.replace(current)
+    (releases / "A" / "drbd.md").unlink()
+    (releases / "A").rmdir()
+    assert knowledge.refresh().touched
+    assert knowledge.search("split brain recovery", 1)[0].section.title == "Split brain recovery"
