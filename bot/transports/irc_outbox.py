@@ -15,7 +15,8 @@ requests that may be refused (WHOIS: the asker is then unverified), and
 at most ``target_lines`` chat lines per target and ``total_lines`` in all. Past that, the newest line of the longest
 backlog in the target is shed to make room for someone whose backlog is
 shorter; when there is none to shed, new lines are dropped. The target is
-told once, until its queue has drained.
+told once, until its queue has drained; that notice waits in a slot of its
+own, outside the lanes, so no shedding can drop it.
 """
 
 from __future__ import annotations
@@ -36,14 +37,23 @@ class _TargetQueue:
 
     def __init__(self) -> None:
         self._lanes: OrderedDict[str, deque[str]] = OrderedDict()
-        self.size = 0
+        self.size = 0  # lines in the lanes
+        self.notice: str | None = None  # that lines were dropped: sent next, never shed
+
+    @property
+    def pending(self) -> int:
+        return self.size + (self.notice is not None)
 
     def push(self, requester: str, line: str) -> None:
         self._lanes.setdefault(requester, deque()).append(line)
         self.size += 1
 
     def pop(self) -> str:
-        """The next line of the requester whose turn it is; then it is the next one's turn."""
+        """The notice if one waits, else the next line of the requester whose turn it is;
+        then it is the next one's turn."""
+        if self.notice is not None:
+            notice, self.notice = self.notice, None
+            return notice
         requester, lane = next(iter(self._lanes.items()))
         line = lane.popleft()
         self.size -= 1
@@ -125,10 +135,10 @@ class Outbox:
                 queued += 1
         if dropped and target not in self._told and self._chat_count < self.total_lines + self.target_lines:
             self._told.add(target)  # the notice may overrun the bounds, by one line per target told
-            queue.push(requester, f"NOTICE {target} :{SHED}")
+            queue.notice = f"NOTICE {target} :{SHED}"
             self._chat_count += 1
             queued += 1
-        if queue.size:
+        if queue.pending:
             self._ready.set()
         else:
             del self._chat[target]
@@ -146,7 +156,7 @@ class Outbox:
         self._chat.move_to_end(target)
         line = queue.pop()
         self._chat_count -= 1
-        if not queue.size:
+        if not queue.pending:
             del self._chat[target]
             self._told.discard(target)
         return line

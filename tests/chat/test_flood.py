@@ -174,3 +174,18 @@ def test_a_targets_backlog_is_bounded_and_told_once_per_episode() -> None:
     backlog.release("#ops")
     backlog.release("#ops")  # drained: the next episode is told again
     assert [backlog.reserve("#ops") for _ in range(3)][-1] is Admission.WARN
+
+
+def test_the_notice_that_lines_were_dropped_is_never_shed_itself() -> None:
+    """The flooder's backlog is shed for alice's answer: the notice must still go out."""
+    async def scenario() -> list[str]:
+        sent: list[str] = []
+        box = outbox(sent, target_lines=30, total_lines=120)
+        box.privmsg("#ops", [f"flood {n}" for n in range(40)], "host:evil.example")  # 30, and the notice
+        assert box.privmsg("#ops", ["alice 1", "alice 2", "alice 3"], "account:alice") == 3
+        await drain(box)
+        return sent
+
+    sent = asyncio.run(scenario())
+    assert sent.count(f"NOTICE #ops :{SHED}") == 1
+    assert [line for line in sent if "alice" in line] == [f"PRIVMSG #ops :alice {n}" for n in (1, 2, 3)]
