@@ -5,7 +5,10 @@ for flooding. In: each person gets a budget of traffic: every line of theirs
 the bot acts on costs one, and so does every line (IRC) or message (XMPP) the
 bot sends in answer, so asking for long output uses it up sooner. Past it the
 bot says so once and then stays quiet until the budget refills. Budgets are
-keyed on who people are (an account, else a host), not on a nick one can change.
+keyed on who people are (a `Sender`: an account, else a host), not on a nick
+one can change, and every host also has a budget of its own, `HOST_SHARE`
+people's worth, that all the accounts on it spend together: one person with
+many accounts on one host is a few people, not many.
 """
 
 from __future__ import annotations
@@ -13,9 +16,28 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+K = TypeVar("K")
+
+# A host (all the accounts on it together) gets this many people's budget, and
+# at most this many of its people wait for one target's outbox at once.
+HOST_SHARE = 4
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Whose budget a line spends (``key``: an account, else the host itself) and
+    the host it came from (``host``), which many accounts may share."""
+
+    key: str
+    host: str
+
+
+BOT = Sender("", "")  # the bot's own lines, on nobody's budget
 
 
 class TokenBucket:
@@ -79,7 +101,8 @@ class _Budget:
 
 
 class InboundLimiter:
-    """A token bucket per sender key; the first refusal of a run is a WARN.
+    """A token bucket per sender key and a `HOST_SHARE` times larger one per host;
+    a line is admitted when both have a token. The first refusal of a run is a WARN.
 
     Memory is bounded and each call costs O(1): buckets are kept least
     recently used first, and one untouched for as long as it takes to refill
@@ -99,34 +122,41 @@ class InboundLimiter:
     def __len__(self) -> int:
         return len(self._budgets)
 
-    def admit(self, sender: str) -> Admission:
-        budget = self._touch(sender)
-        if budget.bucket.try_take():
-            budget.warned = False
+    def admit(self, sender: Sender) -> Admission:
+        own, host = self._both(sender)
+        if own.bucket.wait_time() == 0 and host.bucket.wait_time() == 0:
+            own.bucket.try_take()
+            host.bucket.try_take()
+            own.warned = False
             return Admission.ACCEPT
-        if budget.warned:
+        if own.warned:
             return Admission.DROP
-        budget.warned = True
+        own.warned = True
         return Admission.WARN
 
-    def charge(self, sender: str, cost: int) -> None:
+    def charge(self, sender: Sender, cost: int) -> None:
         """``sender`` made the bot send ``cost`` lines (or messages)."""
         if cost > 0:
-            self._touch(sender).bucket.spend(cost)
+            for budget in self._both(sender):
+                budget.bucket.spend(cost)
 
-    def retry_after(self, sender: str) -> float:
+    def retry_after(self, sender: Sender) -> float:
         """Seconds until ``sender`` may send one more line."""
-        budget = self._budgets.get(sender)
-        return budget.bucket.wait_time() if budget else 0.0
+        budgets = (self._budgets.get(sender.key), self._budgets.get(_share(sender.host)))
+        return max((budget.bucket.wait_time() for budget in budgets if budget), default=0.0)
 
-    def _touch(self, sender: str) -> _Budget:
+    def _both(self, sender: Sender) -> tuple[_Budget, _Budget]:
+        return self._touch(sender.key, 1), self._touch(_share(sender.host), HOST_SHARE)
+
+    def _touch(self, key: str, people: int) -> _Budget:
         now = self._clock()
         self._expire(now)
-        budget = self._budgets.get(sender)
+        budget = self._budgets.get(key)
         if budget is None:
-            budget = self._budgets[sender] = _Budget(TokenBucket(self.burst, self.rate, self._clock), now)
+            bucket = TokenBucket(self.burst * people, self.rate * people, self._clock)
+            budget = self._budgets[key] = _Budget(bucket, now)
         else:
-            self._budgets.move_to_end(sender)
+            self._budgets.move_to_end(key)
             budget.touched = now
         return budget
 
@@ -138,34 +168,49 @@ class InboundLimiter:
             self._budgets.popitem(last=False)
 
 
-class Backlog:
-    """How many answers wait to be sent to each target, at most ``limit`` each.
+def _share(host: str) -> str:
+    return f"share:{host}"
 
-    `reserve` is ACCEPT while there is room, then WARN once (tell the target
-    that answers are shed), then DROP until the target's backlog has drained."""
+
+class Backlog:
+    """How many answers wait to be sent to each target, and from which hosts.
+
+    `reserve` is ACCEPT while the target holds fewer than ``limit`` answers and
+    the sender's host fewer than its share of them (half: one host never fills
+    a target on its own, however many accounts it has); a host with nothing
+    waiting there always gets its first answer in, up to twice the limit. Past
+    that it is WARN once (tell the target that answers are shed), then DROP
+    until the target's backlog has drained."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._waiting: dict[str, int] = {}
+        self._waiting: Counter[str] = Counter()
+        self._by_host: Counter[tuple[str, str]] = Counter()
         self._told: set[str] = set()
 
-    def reserve(self, target: str) -> Admission:
-        waiting = self._waiting.get(target, 0)
-        if waiting < self.limit:
-            self._waiting[target] = waiting + 1
+    def reserve(self, target: str, sender: Sender) -> Admission:
+        waiting, theirs = self._waiting[target], self._by_host[target, sender.host]
+        if (waiting < self.limit and theirs < max(1, self.limit // 2)) or (theirs == 0 and waiting < 2 * self.limit):
+            self._waiting[target] += 1
+            self._by_host[target, sender.host] += 1
             return Admission.ACCEPT
         if target in self._told:
             return Admission.DROP
         self._told.add(target)
         return Admission.WARN
 
-    def release(self, target: str) -> None:
-        """One answer for ``target`` is sent (or given up)."""
-        waiting = self._waiting.pop(target, 1) - 1
-        if waiting > 0:
-            self._waiting[target] = waiting
-        else:
+    def release(self, target: str, sender: Sender) -> None:
+        """One answer of ``sender``'s for ``target`` is sent (or given up)."""
+        _less(self._by_host, (target, sender.host))
+        _less(self._waiting, target)
+        if target not in self._waiting:
             self._told.discard(target)
+
+
+def _less(counter: Counter[K], key: K) -> None:
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]
 
 
 def utf8_cut(text: str, limit: int) -> tuple[str, str]:

@@ -5,13 +5,15 @@
 - what it says: normalised once (`bot.transports.text.inbound`), then
   `read_line` decides whether the bot has anything to do with it;
 - whose budget it spends (`budget_key`): the account the server stamped on
-  it, else the host, never the nick, which anyone can change;
+  it, else the host, never the nick, which anyone can change; and the host
+  (an IPv6 address as its /64), which all its accounts share;
 - who sent it: the account tracker's verdict, with the full ``nick!user@host``
   as the address that the state kept for the unverified is keyed on.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -20,7 +22,7 @@ from irc.client import Event, NickMask, is_channel
 
 from bot.core.message import Message
 from bot.transports.conversation import Lanes, read_line, respond
-from bot.transports.flood import Admission, InboundLimiter
+from bot.transports.flood import Admission, InboundLimiter, Sender
 from bot.transports.irc_identity import fold
 from bot.transports.text import inbound
 
@@ -47,14 +49,29 @@ def audience(target: str, own_nick: str, statusmsg: str,
     return (target, target) if is_channel(target) else None
 
 
-def budget_key(source: NickMask, tags: Tags, account_tags: bool) -> str:
+def budget_key(source: NickMask, tags: Tags, account_tags: bool) -> Sender:
     """Whose budget a line spends: the account the server stamped on it (when
-    the server stamps them), else the host, which a nick change does not change."""
+    the server stamps them), else the host, which a nick change does not change;
+    either way also the host's, shared by every account on it."""
+    host = host_key(source.host or str(source))
     if account_tags:
         account = next((tag["value"] for tag in tags if tag["key"] == "account"), None)
         if account:
-            return f"account:{fold(account)}"
-    return f"host:{(source.host or source).lower()}"
+            return Sender(f"account:{fold(account)}", host)
+    return Sender(host, host)
+
+
+def host_key(host: str) -> str:
+    """A host as a budget key: an IPv6 address stands for its /64, which one
+    subscriber usually has whole (a new address in it costs nothing)."""
+    host = host.lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"host:{host}"  # a name or a cloak
+    if address.version == 6:
+        return f"host:{ipaddress.ip_network((address, 64), strict=False)}"
+    return f"host:{address}"
 
 
 @dataclass(frozen=True)
@@ -65,7 +82,7 @@ class _Arrival:
     address: str
     tags: Tags
     epoch: int
-    budget: str
+    budget: Sender
 
 
 class IrcLines:

@@ -3,18 +3,22 @@
 Every line after registration goes through one token bucket. Requests the
 bot needs for itself (WHOIS, JOIN) go first; chat lines are served round
 robin between targets, so a long answer in one channel does not hold up a
-short one elsewhere, and inside a target round robin between the people
-whose questions they answer (their budget keys), so one person's backlog
-delays another's answer by a line or so, not by the whole backlog. Text is
+short one elsewhere; inside a target, round robin between the hosts of the
+people whose questions they answer, and inside a host between those people
+(their budget keys, at most `HOST_SHARE` of them waiting per host), so one
+person's backlog, however many accounts it comes from, delays another's
+answer by a line or so, not by the whole backlog. Text is
 cleaned of anything IRC would misread (`bot.transports.text.no_controls`)
 and cut to fit the 512-byte line *as the server relays it*, prefix
 ``:nick!user@host`` included, at UTF-8 boundaries.
 
 What waits is bounded, so the lag is too: at most ``control_lines``
 requests that may be refused (WHOIS: the asker is then unverified), and
-at most ``target_lines`` chat lines per target and ``total_lines`` in all. Past that, the newest line of the longest
-backlog in the target is shed to make room for someone whose backlog is
-shorter; when there is none to shed, new lines are dropped. The target is
+at most ``target_lines`` chat lines per target and ``total_lines`` in all.
+Past that, the newest line of the longest lane of the host with the most
+lines in the target is shed to make room for someone whose host has fewer,
+and always for the first line of someone with nothing waiting there; when
+there is none to shed, new lines are dropped. The target is
 told once, until its queue has drained; that notice waits in a slot of its
 own, outside the lanes, so no shedding can drop it.
 """
@@ -22,10 +26,10 @@ own, outside the lanes, so no shedding can drop it.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable
 
-from bot.transports.flood import SHED, TokenBucket, split_utf8
+from bot.transports.flood import BOT, HOST_SHARE, SHED, Sender, TokenBucket, split_utf8
 from bot.transports.text import no_controls
 
 LINE_LIMIT = 512
@@ -33,10 +37,12 @@ _MAX_USER, _MAX_HOST = 10, 63  # worst case until the server shows our real mask
 
 
 class _TargetQueue:
-    """The lines waiting for one target: a lane per requester, served in turn."""
+    """The lines waiting for one target: a lane per requester, grouped by host;
+    hosts are served in turn, and inside a host its requesters in turn."""
 
     def __init__(self) -> None:
-        self._lanes: OrderedDict[str, deque[str]] = OrderedDict()
+        self._hosts: OrderedDict[str, OrderedDict[str, deque[str]]] = OrderedDict()
+        self._sizes: Counter[str] = Counter()  # lines per host
         self.size = 0  # lines in the lanes
         self.notice: str | None = None  # that lines were dropped: sent next, never shed
 
@@ -44,37 +50,63 @@ class _TargetQueue:
     def pending(self) -> int:
         return self.size + (self.notice is not None)
 
-    def push(self, requester: str, line: str) -> None:
-        self._lanes.setdefault(requester, deque()).append(line)
+    def _lanes(self, host: str) -> OrderedDict[str, deque[str]]:
+        return self._hosts.get(host) or OrderedDict()
+
+    def admits(self, sender: Sender) -> bool:
+        """Whether ``sender`` has a lane or may open one: at most `HOST_SHARE` per host."""
+        lanes = self._lanes(sender.host)
+        return sender.key in lanes or len(lanes) < HOST_SHARE
+
+    def push(self, sender: Sender, line: str) -> None:
+        self._hosts.setdefault(sender.host, OrderedDict()).setdefault(sender.key, deque()).append(line)
+        self._sizes[sender.host] += 1
         self.size += 1
 
     def pop(self) -> str:
-        """The notice if one waits, else the next line of the requester whose turn it is;
-        then it is the next one's turn."""
+        """The notice if one waits, else the next line of the host, and inside it of the
+        requester, whose turn it is; then it is the next one's turn."""
         if self.notice is not None:
             notice, self.notice = self.notice, None
             return notice
-        requester, lane = next(iter(self._lanes.items()))
+        host, lanes = next(iter(self._hosts.items()))
+        key, lane = next(iter(lanes.items()))
         line = lane.popleft()
-        self.size -= 1
+        self._drop_line(host, key)
         if lane:
-            self._lanes.move_to_end(requester)
-        else:
-            del self._lanes[requester]
+            lanes.move_to_end(key)
+        if lanes:
+            self._hosts.move_to_end(host)
         return line
 
-    def shed_for(self, requester: str) -> bool:
-        """Drop the newest line of the longest backlog if it is someone else's and longer
-        than ``requester``'s would be with one more line; whether a line was dropped."""
-        if not self._lanes:
+    def shed_for(self, sender: Sender) -> bool:
+        """Drop the newest line of the longest lane of the host with the most lines, to make
+        room for ``sender``: always for a requester's first line; else if that host is
+        someone else's and holds more than one line more than ``sender``'s host would, or
+        if it is ``sender``'s own and that lane someone else's, longer by more than one
+        line than ``sender``'s would be. Whether a line was dropped."""
+        if not self._hosts:
             return False
-        longest = max(self._lanes, key=lambda key: len(self._lanes[key]))
-        ours = len(self._lanes.get(requester, ()))
-        if longest == requester or len(self._lanes[longest]) <= ours + 1:
+        host = max(self._hosts, key=self._sizes.__getitem__)
+        lanes = self._hosts[host]
+        key = max(lanes, key=lambda key: len(lanes[key]))
+        ours = len(self._lanes(sender.host).get(sender.key, ()))
+        if ours and host != sender.host and self._sizes[host] <= self._sizes[sender.host] + 1:
             return False
-        self._lanes[longest].pop()
-        self.size -= 1
+        if ours and host == sender.host and (key == sender.key or len(lanes[key]) <= ours + 1):
+            return False
+        lanes[key].pop()
+        self._drop_line(host, key)
         return True
+
+    def _drop_line(self, host: str, key: str) -> None:
+        """A line of ``key``'s lane left; forget the lane and the host once empty."""
+        self.size -= 1
+        self._sizes[host] -= 1
+        if not self._hosts[host][key]:
+            del self._hosts[host][key]
+        if not self._hosts[host]:
+            del self._hosts[host], self._sizes[host]
 
 
 class Outbox:
@@ -107,15 +139,15 @@ class Outbox:
         self.control(line)
         return True
 
-    def privmsg(self, target: str, lines: Iterable[str], requester: str = "") -> int:
+    def privmsg(self, target: str, lines: Iterable[str], requester: Sender = BOT) -> int:
         """Queue ``lines`` for ``target``, in the turn of ``requester`` (whose question they
-        answer; "" for the bot's own); the number of IRC lines that took."""
+        answer; `BOT` for the bot's own); the number of IRC lines that took."""
         return self._chat_lines("PRIVMSG", target, lines, requester)
 
-    def notice(self, target: str, text: str, requester: str = "") -> int:
+    def notice(self, target: str, text: str, requester: Sender = BOT) -> int:
         return self._chat_lines("NOTICE", target, [text], requester)
 
-    def _chat_lines(self, command: str, target: str, lines: Iterable[str], requester: str) -> int:
+    def _chat_lines(self, command: str, target: str, lines: Iterable[str], requester: Sender) -> int:
         head = f"{command} {target} :"
         room = LINE_LIMIT - 2 - len(f":{self.source} {head}".encode())
         queue = self._chat.setdefault(target, _TargetQueue())
@@ -125,6 +157,9 @@ class Outbox:
             if not text.strip():
                 continue
             for piece in split_utf8(text, room):
+                if not queue.admits(requester):
+                    dropped += 1
+                    continue
                 if queue.size >= self.target_lines or self._chat_count >= self.total_lines:
                     dropped += 1
                     if not queue.shed_for(requester):

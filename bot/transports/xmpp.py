@@ -31,6 +31,7 @@ from bot.transports.flood import (
     Admission,
     Backlog,
     InboundLimiter,
+    Sender,
     TokenBucket,
 )
 from bot.transports.metrics import ChatStats
@@ -76,6 +77,16 @@ class XmppTransport(ReconnectingTransport):
 def message_body(lines: Sequence[str]) -> str:
     """One message for ``lines``: only characters XML 1.0 allows, so the server keeps the stream."""
     return "\n".join(text for text in map(xml_safe, lines) if text.strip())
+
+
+def budget_of(account: str | None, sender: slixmpp.JID, own_domain: str) -> Sender:
+    """Whose budget a message spends: the real JID, else the room occupant. Its host is
+    the JID's server (an account on ours is its own: our admins say who gets one), or
+    for an occupant the room, where nobody can be told apart (a new nick is free)."""
+    if account is None:
+        return Sender(str(sender), sender.bare)
+    domain = slixmpp.JID(account).domain
+    return Sender(account, account if domain == own_domain else f"domain:{domain}")
 
 
 def _delayed(stanza: slixmpp.Message) -> bool:
@@ -292,7 +303,7 @@ class XmppSession(Session):
                            recognise_errors=room is not None and room.recognise_errors)
         if parsed is None:
             return
-        who = identity.account or str(stanza["from"])  # the real JID, else the room occupant
+        who = budget_of(identity.account, stanza["from"], self.client.boundjid.domain)
         admission = self.limiter.admit(who)
         if admission is Admission.WARN:
             wait = int(self.limiter.retry_after(who)) + 1
@@ -303,7 +314,7 @@ class XmppSession(Session):
         target = room_name or str(stanza["from"])
         room_or_sender = slixmpp.JID(room_name) if room_name else stanza["from"]
         kind: MessageKind = "groupchat" if room_name else "chat"
-        waiting = self.backlog.reserve(target)
+        waiting = self.backlog.reserve(target, who)
         if waiting is Admission.WARN:
             self._send(room_or_sender, kind, [SHED])  # may overrun the bound: once per target and episode
         if waiting is not Admission.ACCEPT:
@@ -313,13 +324,13 @@ class XmppSession(Session):
         message = Message(text, replace(identity, address=str(stanza["from"])), room_name, addressed)
         self.lanes.submit((room_name, str(stanza["from"])), lambda: self._answer(message, stanza["from"], who, target))
 
-    async def _answer(self, message: Message, sender: slixmpp.JID, budget: str, target: str) -> None:
+    async def _answer(self, message: Message, sender: slixmpp.JID, budget: Sender, target: str) -> None:
         try:
             await self._answer_now(message, sender, budget)
         finally:
-            self.backlog.release(target)
+            self.backlog.release(target, budget)
 
-    async def _answer_now(self, message: Message, sender: slixmpp.JID, budget: str) -> None:
+    async def _answer_now(self, message: Message, sender: slixmpp.JID, budget: Sender) -> None:
         for outgoing in await respond(self.dispatcher, message, self.chat.long_output):
             await self.bucket.take()
             self.limiter.charge(budget, 1)  # one message, however many lines
