@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 import pwd
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.actions.settings import ActionSettings, parse_actions
 from bot.campaigns.settings import (
@@ -32,7 +31,6 @@ from bot.ganeti.settings import ClusterSettings, parse_clusters
 from bot.metrics import MetricsSettings, parse_metrics_settings
 from bot.transports.settings import IrcSettings, XmppSettings, parse_irc, parse_xmpp
 
-T = TypeVar("T")
 PACKAGE = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE.parent  # of a source checkout; an installed gntbot has none
 
@@ -117,13 +115,7 @@ def load_config(path: Path) -> Config:
     source = path.resolve()
     root = Table(_read_toml(path), "", source)
     problems = root.problems
-
-    def part(parse: Callable[..., T], *args: Any, fallback: T) -> T:
-        """``parse(*args)``; if it raises a `ConfigError`, that is recorded and ``fallback`` used."""
-        with problems.collecting():
-            return parse(*args)
-        return fallback
-
+    part = problems.attempt
     bot = part(_bot, root.table("bot"), fallback=BotSettings())
     irc = tuple(network for name, table in root.tables("irc")
                 if (network := part(parse_irc, name, table, bot.name, fallback=None)) is not None)

@@ -10,9 +10,11 @@ CR or LF would start a command of the attacker's choosing, and a NUL or an
 escape is never what anyone meant.
 
 Problems are collected rather than raised one by one: a getter that meets a bad
-value records it in the file's `Problems` and carries on with the default, so
-one ``check-config`` names every mistake in the file. `Problems.check` raises
-them all together at the end.
+value records it in the file's `Problems` and carries on with the default, and
+a check that raises is run through `Problems.attempt`, so one ``check-config``
+names every mistake in the file. `Problems.check` raises them all together at
+the end. Keys are named in messages as `shown` writes them: a name holding a
+control character is escaped, so a message is always one line of plain text.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,7 +30,7 @@ from bot.errors import GntbotError
 
 T = TypeVar("T")
 _MISSING: Any = object()
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, line/paragraph separators
 CONTROL_PROBLEM = ("holds a line break or another control character (CR, LF, NUL, tab, escape...); "
                    "these are never valid here: remove it")
 
@@ -53,6 +55,13 @@ class Problems:
         (a placeholder value failing a later check says nothing new)."""
         if not error.where or error.where not in {known.where for known in self.errors}:
             self.errors.append(error)
+
+    def attempt(self, parse: Callable[..., T], *args: Any, fallback: T, **kwargs: Any) -> T:
+        """``parse(*args, **kwargs)``; if it raises a `ConfigError`, that is recorded and
+        ``fallback`` returned, so the parts read after it are still checked."""
+        with self.collecting():
+            return parse(*args, **kwargs)
+        return fallback
 
     @contextlib.contextmanager
     def collecting(self) -> Iterator[None]:
@@ -88,6 +97,7 @@ class Table:
         self._read: set[str] = set()
 
     def error(self, key: str, problem: str) -> ConfigError:
+        key = shown(key)
         where = f"{self.name}.{key}" if self.name else key
         return ConfigError(f"{self.source}: {where}: {problem}", where)
 
@@ -222,8 +232,13 @@ class Table:
         names = list(self._data)
         for name in names:
             if _holds_control(name):
-                self.report(repr(name), f"this name {CONTROL_PROBLEM}")
+                self._refuse(name)
         return [name for name in names if not _holds_control(name)]
+
+    def _refuse(self, name: str) -> None:
+        """Report a name holding a control character, once: not again as an unknown key."""
+        self.report(name, f"this name {CONTROL_PROBLEM}")
+        self._read.add(name)
 
     def __contains__(self, key: object) -> bool:
         return key in self._data
@@ -237,7 +252,7 @@ class Table:
         prefix = f"{self.name}.{key}" if self.name else key
         for name, value in self._get(key, dict, {}).items():
             if _holds_control(name):
-                self.report(f"{key}.{name!r}", f"this name {CONTROL_PROBLEM}")
+                self.report(f"{key}.{shown(name)}", f"this name {CONTROL_PROBLEM}")
                 continue
             if not isinstance(value, dict):
                 self.report(f"{key}.{name}", "expected a table")
@@ -251,6 +266,12 @@ class Table:
         """Refuse keys nobody read: they are typos or options that do not exist."""
         for unknown in sorted(set(self._data) - self._read):
             self.report(unknown, "unknown key (check the spelling against config.example.toml)")
+
+
+def shown(key: str) -> str:
+    """``key`` as messages name it: as written, or quoted and escaped (``'a\\r\\nb'``)
+    when it holds anything that is not plain printable text."""
+    return key if key.isprintable() else repr(key)
 
 
 def _holds_control(value: object) -> bool:

@@ -204,3 +204,13 @@ def test_check_config_refuses_exactly_what_run_refuses_without_a_traceback(tmp_p
     assert (checked.returncode, ran.returncode) == (2, 2)
     assert checked.stderr == ran.stderr and checked.stderr.startswith(f"gntbot: {config}")
     assert "Traceback" not in checked.stderr + ran.stderr
+
+
+def test_check_config_prints_a_name_with_a_line_break_escaped_and_once(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_bytes(b"[irc.a]\nserver = 'a.example.org'\nlogin = 'none'\n"
+                       b'[people]\n"al\\r\\nice" = ["irc:alice"]\n')
+    checked = gntbot("check-config", "-c", str(config))
+    assert checked.returncode == 2
+    assert "\r" not in checked.stderr and len(checked.stderr.splitlines()) == 1, checked.stderr
+    assert "people.'al\\r\\nice': this name holds a line break" in checked.stderr

@@ -147,10 +147,11 @@ login = "none"
 [clusters.gnt-fsn]
 url = "http://fsn.example.org"
 """)
-    assert "5 problems:" in text.splitlines()[0]
+    assert "8 problems:" in text.splitlines()[0]
     for fragment in ("bot.page_lines: 0 is out of range", "bot.prefx: unknown key",
                      "knowledge.reload_seconds: expected an integer or a number", "irc.oftc.server: expected a string",
-                     "clusters.gnt-fsn.url: must start with https://"):
+                     "clusters.gnt-fsn.url: must start with https://", "clusters.gnt-fsn.read_user: missing",
+                     "clusters.gnt-fsn.read_password: missing", "clusters.gnt-fsn.fingerprint: set exactly one"):
         assert fragment in text, text
 
 
@@ -205,6 +206,39 @@ def test_xmpp_names_and_resources_hold_no_control_character(tmp_path):
 def test_a_table_named_with_a_control_character_is_refused(tmp_path):
     text = problem(tmp_path, IRC + "login = 'none'\n[irc.oftc.channel.\"#ops\\u0000x\"]\n")
     assert "irc.oftc.channel.'#ops\\x00x': this name holds a line break or another control character" in text
+
+
+def test_a_name_refused_for_a_control_character_is_reported_once_and_escaped(tmp_path):
+    text = problem(tmp_path, IRC + "login = 'none'\n"
+                   '[people]\n"al\\r\\nice" = ["irc:alice"]\n[groups]\n"o\\nps" = []\n'
+                   '[reboot_log.phrases]\n"sta\\nrt" = ["begin"]\n')
+    lines = text.splitlines()
+    assert "\r" not in text and lines[0].endswith("3 problems:"), text  # one line each, and no raw CR
+    for name in ("people.'al\\r\\nice'", "groups.'o\\nps'", "reboot_log.phrases.'sta\\nrt'"):
+        assert sum(line.startswith(f"  {name}: this name holds") for line in lines) == 1, text
+    assert "unknown key" not in text
+
+
+def test_a_bad_key_of_a_cluster_does_not_hide_the_keys_after_it(tmp_path):
+    text = problem(tmp_path, CLUSTER.replace('"https://fsn.example.org:5080"', '"https://fsn.example.org/\\r\\nX: y"')
+                   .replace('read_user = "gntbot-read"', 'read_user = "re\\nader"'))
+    assert "clusters.gnt-fsn.url: holds a line break" in text, text
+    assert "clusters.gnt-fsn.read_user: holds a line break" in text, text
+
+
+def test_every_bad_channel_is_named_and_the_keys_after_them_are_still_checked(tmp_path):
+    text = problem(tmp_path, IRC + "login = 'none'\nchannels = ['ops', '#fine', 'dev']\nrealnme = 'typo'\n"
+                   "[irc.oftc.channel.'nohash']\nkey_file = 'absent'\n")
+    assert "irc.oftc.channels: 'ops' is not a valid IRC channel name; 'dev' is not" in text, text
+    assert "irc.oftc.channel.nohash: 'nohash' is not a valid IRC channel name" in text, text
+    assert "irc.oftc.channel.nohash.key_file: cannot read" in text, text
+    assert "irc.oftc.realnme: unknown key" in text, text
+
+
+def test_unicode_line_breaks_and_c1_controls_are_control_characters_too(tmp_path):
+    for value in ("x\\u0085y", "x\\u2028y", "x\\u009by"):
+        text = problem(tmp_path, IRC + f"login = 'none'\nrealname = \"{value}\"\n")
+        assert "irc.oftc.realname: holds a line break" in text, text
 
 
 def test_a_secret_files_trailing_newline_is_still_fine(tmp_path):

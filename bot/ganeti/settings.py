@@ -68,21 +68,21 @@ def parse_clusters(tables: Iterable[tuple[str, Table]]) -> tuple[ClusterSettings
 
 
 def _cluster(name: str, table: Table) -> ClusterSettings:
+    """Each part is checked on its own (`Problems.attempt`): a bad ``url`` does not hide
+    a bad ``read_user`` next to it."""
+    attempt = table.problems.attempt
     ca_file = table.optional_file("ca_file")
     fingerprint = table.optional_string("fingerprint")
-    settings = ClusterSettings(
-        name=name,
-        url=_url(table),
-        read=_read_credentials(table),
-        write=_credentials(table, "write", required=False),
-        ca_file=ca_file,
-        fingerprint=_fingerprint(table, fingerprint, ca_file),
-        timeout=table.number("timeout", 10.0, low=0.1),
-        retries=table.integer("retries", 2, low=0, high=5),
-        cache_seconds=table.number("cache_seconds", 5.0, low=0),
-    )
-    table.done()
-    return settings
+    url = attempt(_url, table, fallback="")
+    read = attempt(_read_credentials, table, fallback=Credentials("", ""))  # the placeholder is never used:
+    write = attempt(_credentials, table, "write", required=False, fallback=None)
+    fingerprint = attempt(_fingerprint, table, fingerprint, ca_file, fallback=None)
+    timeout = table.number("timeout", 10.0, low=0.1)
+    retries = table.integer("retries", 2, low=0, high=5)
+    cache_seconds = table.number("cache_seconds", 5.0, low=0)
+    table.done()  # a recorded problem fails the whole file at its end
+    return ClusterSettings(name=name, url=url, read=read, write=write, ca_file=ca_file, fingerprint=fingerprint,
+                           timeout=timeout, retries=retries, cache_seconds=cache_seconds)
 
 
 def _url(table: Table) -> str:

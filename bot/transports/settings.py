@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import slixmpp
 
-from bot.configreader import Table
+from bot.configreader import Table, shown
 from bot.core.people import RESERVED_REALMS
 
 LONG_OUTPUT = ("more", "private")
@@ -120,27 +120,32 @@ def _channel_name(text: str) -> str:
     return text
 
 
-def _rooms(table: Table, listed: tuple[str, ...], sub: str, secret: str,
-           canonical: Callable[[str], str]) -> tuple[RoomSettings, ...]:
-    """Rooms from the ``rooms``/``channels`` list plus ``[...SUB."NAME"]`` tables,
+def _rooms(table: Table, key: str, sub: str, secret: str, canonical: Callable[[str], str]) -> tuple[RoomSettings, ...]:
+    """Rooms from the ``key`` list (``rooms``/``channels``) plus ``[...SUB."NAME"]`` tables,
     whose ``SECRET_file``/``SECRET_env`` is the channel key or room password.
-    Names are checked, and written the way the network writes them, by ``canonical``."""
-
-    def name_of(text: str) -> str:
+    Names are checked, and written the way the network writes them, by ``canonical``;
+    every bad one is reported, and left out."""
+    rooms: dict[str, RoomSettings] = {}
+    bad = []
+    for text in table.strings(key, ()):
         try:
-            return canonical(text)
+            name = canonical(text)
         except ValueError as error:
-            raise table.error(sub, str(error)) from None
-
-    rooms: dict[str, RoomSettings] = {name_of(text): RoomSettings(name_of(text)) for text in listed}
+            bad.append(str(error))
+            continue
+        rooms[name] = RoomSettings(name)
+    if bad:
+        table.report(key, "; ".join(bad))
     for text, room in table.tables(sub):
-        name = name_of(text)
-        rooms[name] = RoomSettings(
-            name,
-            key=room.secret(secret, required=False),
-            recognise_errors=room.boolean("recognise_errors", False),
-        )
+        settings = RoomSettings(text, key=room.problems.attempt(room.secret, secret, required=False, fallback=None),
+                                recognise_errors=room.boolean("recognise_errors", False))
         room.done()
+        try:
+            name = canonical(text)
+        except ValueError as error:
+            table.report(f"{sub}.{shown(text)}", str(error))
+            continue
+        rooms[name] = replace(settings, name=name)
     return tuple(rooms.values())
 
 
@@ -164,31 +169,31 @@ def _chat(table: Table, default_nick: str, rooms: tuple[RoomSettings, ...], defa
         flood=flood,
     )
     if settings.reconnect_max < settings.reconnect_min:
-        raise table.error("reconnect_max", "must not be less than reconnect_min")
+        table.report("reconnect_max", "must not be less than reconnect_min")
     return settings
 
 
 def parse_irc(network: str, table: Table, default_nick: str) -> IrcSettings:
     """One ``[irc.NETWORK]`` table."""
     tls = table.boolean("tls", True)
-    channels = _rooms(table, table.strings("channels", ()), "channel", "key", _channel_name)
+    channels = _rooms(table, "channels", "channel", "key", _channel_name)
     chat = _chat(table, default_nick, channels, FloodSettings())
     if not _NICK.match(chat.nick):
-        raise table.error("nick", f"{chat.nick!r} is not a valid IRC nick")
+        table.report("nick", f"{chat.nick!r} is not a valid IRC nick")
     client_cert, client_key = table.optional_file("client_cert"), table.optional_file("client_key")
     if client_key and not client_cert:
-        raise table.error("client_key", "needs client_cert")
-    password = table.secret("password", required=False)
+        table.report("client_key", "needs client_cert")
+    password = table.problems.attempt(table.secret, "password", required=False, fallback=None)
     login = table.string("login", "auto", choices=IRC_LOGINS)
     mechanism = table.string("sasl_mechanism", "EXTERNAL" if client_cert and not password else "PLAIN",
                              choices=SASL_MECHANISMS)
     if login != "none" and not password and not client_cert:
-        raise table.error("login", 'set password_file or password_env (or client_cert), or say login = "none" '
+        table.report("login", 'set password_file or password_env (or client_cert), or say login = "none" '
                                    "to run without a services account")
     if login in ("auto", "sasl") and mechanism == "PLAIN" and not password:
-        raise table.error("sasl_mechanism", "PLAIN needs a password; use EXTERNAL with a client certificate")
+        table.report("sasl_mechanism", "PLAIN needs a password; use EXTERNAL with a client certificate")
     if login in ("auto", "sasl") and mechanism == "EXTERNAL" and not client_cert:
-        raise table.error("sasl_mechanism", "EXTERNAL needs client_cert")
+        table.report("sasl_mechanism", "EXTERNAL needs client_cert")
     settings = IrcSettings(
         network=network,
         server=table.string("server"),
@@ -209,30 +214,31 @@ def parse_irc(network: str, table: Table, default_nick: str) -> IrcSettings:
         realm=table.string("realm", IrcSettings.realm),
     )
     if not re.match(r"^[a-z][a-z0-9_.-]*$", settings.realm):
-        raise table.error("realm", f"{settings.realm!r}: use lower-case letters, digits, '.', '_' or '-'")
+        table.report("realm", f"{settings.realm!r}: use lower-case letters, digits, '.', '_' or '-'")
     if settings.realm in RESERVED_REALMS:
-        raise table.error("realm", f"{settings.realm!r} is reserved for the {settings.realm} transport: "
+        table.report("realm", f"{settings.realm!r} is reserved for the {settings.realm} transport: "
                                    f"an IRC account must never pass for one of its principals")
     if (settings.ca_file or client_cert) and not tls:
-        raise table.error("tls", "ca_file and client_cert need tls = true")
+        table.report("tls", "ca_file and client_cert need tls = true")
     table.done()
     return settings
 
 
 def parse_xmpp(table: Table, default_nick: str) -> XmppSettings:
     """The ``[xmpp]`` table."""
-    rooms = _rooms(table, table.strings("rooms", ()), "room", "password", bare_jid)
+    rooms = _rooms(table, "rooms", "room", "password", bare_jid)
     chat = _chat(table, default_nick, rooms, FloodSettings(burst=10, rate=5.0))
     given = table.string("jid")
     bare, slash, resource = given.partition("/")
     try:
         jid = bare_jid(bare) + slash + resource
     except ValueError as error:
-        raise table.error("jid", str(error)) from None
+        table.report("jid", str(error))
+        jid = given
     tls = table.boolean("tls", True)
     settings = XmppSettings(
         jid=jid,
-        password=table.secret("password") or "",
+        password=table.problems.attempt(table.secret, "password", fallback=None) or "",
         chat=chat,
         server=table.optional_string("server"),
         port=table.integer("port", 0, low=0, high=65535) or None,
@@ -241,8 +247,8 @@ def parse_xmpp(table: Table, default_nick: str) -> XmppSettings:
         ca_file=table.optional_file("ca_file"),
     )
     if settings.direct_tls and not tls:
-        raise table.error("direct_tls", "needs tls = true")
+        table.report("direct_tls", "needs tls = true")
     if settings.port and not settings.server:
-        raise table.error("port", "needs server")
+        table.report("port", "needs server")
     table.done()
     return settings

@@ -37,7 +37,10 @@ def irc_settings(secrets: Path, certs: Certs, port: int, **overrides: Any) -> Ir
     }
     data.update(overrides)  # None: leave the key out
     data = {key: value for key, value in data.items() if value is not None}
-    return parse_irc("test", Table(data, "irc.test", secrets / "config.toml"), "gntbot")
+    table = Table(data, "irc.test", secrets / "config.toml")
+    settings = parse_irc("test", table, "gntbot")
+    table.problems.check()  # as load_config does: a problem is recorded, not raised where found
+    return settings
 
 
 def xmpp_settings(secrets: Path, certs: Certs, port: int, **overrides: Any) -> XmppSettings:
@@ -48,7 +51,10 @@ def xmpp_settings(secrets: Path, certs: Certs, port: int, **overrides: Any) -> X
     }
     data.update(overrides)
     data = {key: value for key, value in data.items() if value is not None}
-    return parse_xmpp(Table(data, "xmpp", secrets / "config.toml"), "gntbot")
+    table = Table(data, "xmpp", secrets / "config.toml")
+    settings = parse_xmpp(table, "gntbot")
+    table.problems.check()
+    return settings
 
 
 def bot_is_there(person: IrcPerson, channel: str, bot: str = "gntbot", timeout: float = 10.0) -> IrcLine:
