@@ -24,7 +24,7 @@ from typing import TypeVar
 K = TypeVar("K")
 
 # A host (all the accounts on it together) gets this many people's budget, and
-# at most this many of its people wait for one target's outbox at once.
+# once one target's outbox is full, at most this many of its people wait there.
 HOST_SHARE = 4
 
 
@@ -175,12 +175,12 @@ def _share(host: str) -> str:
 class Backlog:
     """How many answers wait to be sent to each target, and from which hosts.
 
-    `reserve` is ACCEPT while the target holds fewer than ``limit`` answers and
-    the sender's host fewer than its share of them (half: one host never fills
-    a target on its own, however many accounts it has); a host with nothing
-    waiting there always gets its first answer in, up to twice the limit. Past
-    that it is WARN once (tell the target that answers are shed), then DROP
-    until the target's backlog has drained."""
+    `reserve` is ACCEPT while the target holds fewer than ``limit`` answers,
+    whoever asks (people sharing a host, a server or a room that hides real
+    JIDs are often one team); past that, a host with nothing waiting there
+    still gets its first answer in, up to twice the limit, so one host's many
+    accounts cannot keep others out. Else it is WARN once (tell the target that
+    answers are shed), then DROP until the target's backlog has drained."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -190,7 +190,7 @@ class Backlog:
 
     def reserve(self, target: str, sender: Sender) -> Admission:
         waiting, theirs = self._waiting[target], self._by_host[target, sender.host]
-        if (waiting < self.limit and theirs < max(1, self.limit // 2)) or (theirs == 0 and waiting < 2 * self.limit):
+        if waiting < self.limit or (theirs == 0 and waiting < 2 * self.limit):
             self._waiting[target] += 1
             self._by_host[target, sender.host] += 1
             return Admission.ACCEPT

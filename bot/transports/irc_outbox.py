@@ -5,9 +5,8 @@ bot needs for itself (WHOIS, JOIN) go first; chat lines are served round
 robin between targets, so a long answer in one channel does not hold up a
 short one elsewhere; inside a target, round robin between the hosts of the
 people whose questions they answer, and inside a host between those people
-(their budget keys, at most `HOST_SHARE` of them waiting per host), so one
-person's backlog, however many accounts it comes from, delays another's
-answer by a line or so, not by the whole backlog. Text is
+(their budget keys), so one person's backlog, however many accounts it comes
+from, delays another's answer by a line or so, not by the whole backlog. Text is
 cleaned of anything IRC would misread (`bot.transports.text.no_controls`)
 and cut to fit the 512-byte line *as the server relays it*, prefix
 ``:nick!user@host`` included, at UTF-8 boundaries.
@@ -15,9 +14,12 @@ and cut to fit the 512-byte line *as the server relays it*, prefix
 What waits is bounded, so the lag is too: at most ``control_lines``
 requests that may be refused (WHOIS: the asker is then unverified), and
 at most ``target_lines`` chat lines per target and ``total_lines`` in all.
-Past that, the newest line of the longest lane of the host with the most
-lines in the target is shed to make room for someone whose host has fewer,
-and always for the first line of someone with nothing waiting there; when
+Below those bounds every requester gets a lane, however many share a host
+(a bastion, a bouncer, an office NAT). Past them, the newest line of the
+longest lane of the host with the most lines in the target is shed to make
+room for someone whose host has fewer, and always for the first line of
+someone with nothing waiting there, unless `HOST_SHARE` people of that host
+wait already (a flooder's many accounts do not each get a first line); when
 there is none to shed, new lines are dropped. The target is
 told once, until its queue has drained; that notice waits in a slot of its
 own, outside the lanes, so no shedding can drop it.
@@ -53,8 +55,9 @@ class _TargetQueue:
     def _lanes(self, host: str) -> OrderedDict[str, deque[str]]:
         return self._hosts.get(host) or OrderedDict()
 
-    def admits(self, sender: Sender) -> bool:
-        """Whether ``sender`` has a lane or may open one: at most `HOST_SHARE` per host."""
+    def may_shed_for(self, sender: Sender) -> bool:
+        """Whether, the target being full, ``sender`` may have a line shed for theirs: if
+        they have a lane already or their host fewer than `HOST_SHARE` of them."""
         lanes = self._lanes(sender.host)
         return sender.key in lanes or len(lanes) < HOST_SHARE
 
@@ -157,12 +160,9 @@ class Outbox:
             if not text.strip():
                 continue
             for piece in split_utf8(text, room):
-                if not queue.admits(requester):
-                    dropped += 1
-                    continue
                 if queue.size >= self.target_lines or self._chat_count >= self.total_lines:
                     dropped += 1
-                    if not queue.shed_for(requester):
+                    if not (queue.may_shed_for(requester) and queue.shed_for(requester)):
                         continue
                     self._chat_count -= 1
                 queue.push(requester, head + piece)

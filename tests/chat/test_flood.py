@@ -182,26 +182,36 @@ def test_a_full_target_sheds_the_longest_backlog_first() -> None:
 
 
 def test_a_targets_backlog_is_bounded_and_told_once_per_episode() -> None:
-    backlog = Backlog(4)  # one host may hold 2 of them
-    assert [backlog.reserve("#ops", who) for who in (ALICE, ALICE, ALICE, BOB, ALICE)] == [
-        Admission.ACCEPT, Admission.ACCEPT, Admission.WARN, Admission.ACCEPT, Admission.DROP]
+    backlog = Backlog(4)
+    assert [backlog.reserve("#ops", who) for who in (ALICE,) * 5 + (BOB, BOB)] == [
+        *[Admission.ACCEPT] * 4, Admission.WARN, Admission.ACCEPT, Admission.DROP]  # past it, bob's first only
     assert backlog.reserve("alice@example.org", ALICE) is Admission.ACCEPT  # another target, its own bound
+    backlog.release("#ops", BOB)
     backlog.release("#ops", ALICE)
     assert backlog.reserve("#ops", ALICE) is Admission.ACCEPT
-    for who in (ALICE, ALICE, BOB):
-        backlog.release("#ops", who)  # drained: the next episode is told again
-    assert [backlog.reserve("#ops", ALICE) for _ in range(3)][-1] is Admission.WARN
+    for _ in range(4):
+        backlog.release("#ops", ALICE)  # drained: the next episode is told again
+    assert [backlog.reserve("#ops", ALICE) for _ in range(5)][-1] is Admission.WARN
+
+
+def test_a_team_sharing_a_host_gets_every_answer_while_the_room_has_room() -> None:
+    """A room that hides real JIDs is one host for all its occupants: below the bound
+    each of them is answered, not only the first half-dozen."""
+    backlog = Backlog(10)
+    team = [Sender(f"ops@muc.example/person{n}", "ops@muc.example") for n in range(8)]
+    assert [backlog.reserve("ops@muc.example", who) for who in team] == [Admission.ACCEPT] * 8
 
 
 def test_many_accounts_on_one_host_cannot_keep_a_newcomers_answer_out_of_a_room() -> None:
     backlog = Backlog(10)
     taken = [backlog.reserve("room@muc.example", account_on("evil.example", n)) for n in range(40)]
-    assert taken.count(Admission.ACCEPT) == 5  # half the room's backlog, for all of that host's accounts
+    assert taken.count(Admission.ACCEPT) == 10  # the room's bound, for all of that host's accounts
     assert backlog.reserve("room@muc.example", ALICE) is Admission.ACCEPT
-    for n in range(12):  # ten hosts fill it, and newcomers still get their first answer in, up to twice
-        backlog.reserve("room@muc.example", Sender(f"jid:{n}", f"domain:{n}"))
+    for n in range(8):  # newcomers still get their first answer in, up to twice the bound
+        assert backlog.reserve("room@muc.example", Sender(f"jid:{n}", f"domain:{n}")) is Admission.ACCEPT
     assert backlog.reserve("room@muc.example", BOB) is Admission.ACCEPT
     assert backlog.reserve("room@muc.example", BOB) is not Admission.ACCEPT
+    assert backlog.reserve("room@muc.example", Sender("jid:late", "domain:late")) is not Admission.ACCEPT
 
 
 def test_the_notice_that_lines_were_dropped_is_never_shed_itself() -> None:
@@ -243,18 +253,32 @@ def test_many_accounts_on_one_host_get_one_turn_not_one_each() -> None:
         assert where == [2, 4, 6], flooders  # every other line: her host's turn against the flooder's
 
 
-def test_at_most_a_few_people_of_one_host_wait_in_a_target() -> None:
+def test_a_team_sharing_a_host_is_answered_while_the_channel_has_room() -> None:
+    """The reviewer's case: five people on one bastion, a line each, with 4 of 60 lines in use."""
     async def scenario() -> list[str]:
         sent: list[str] = []
-        box = outbox(sent, target_lines=30, total_lines=120)
+        box = outbox(sent, target_lines=60, total_lines=240)
+        for n in range(HOST_SHARE + 1):
+            box.privmsg("#ops", [f"p{n}: your answer"], Sender(f"account:p{n}", "host:bastion.example.org"))
+        await drain(box)
+        return sent
+
+    assert asyncio.run(scenario()) == [f"PRIVMSG #ops :p{n}: your answer" for n in range(HOST_SHARE + 1)]
+
+
+def test_at_most_a_few_people_of_one_host_wait_in_a_full_target() -> None:
+    async def scenario() -> list[str]:
+        sent: list[str] = []
+        box = outbox(sent, target_lines=10, total_lines=120)
+        box.privmsg("#ops", [f"bob {n}" for n in range(10)], BOB)  # full
         for n in range(HOST_SHARE + 2):
             box.privmsg("#ops", [f"acct{n} says"], account_on("evil.example", n))
         await drain(box)
         return sent
 
     sent = asyncio.run(scenario())
-    assert [line for line in sent if line.startswith("PRIVMSG")] == [
-        f"PRIVMSG #ops :acct{n} says" for n in range(HOST_SHARE)]
+    assert [line for line in sent if "says" in line] == [f"PRIVMSG #ops :acct{n} says" for n in range(HOST_SHARE)]
+    assert [line for line in sent if "bob" in line] == [f"PRIVMSG #ops :bob {n}" for n in range(10 - HOST_SHARE)]
     assert sent.count(f"NOTICE #ops :{SHED}") == 1
 
 
