@@ -121,8 +121,8 @@ class Follower:
         self._watch(record)
 
     def _watch(self, record: Record) -> None:
-        where = self.clusters().select(record.cluster)[0]
-        watcher = Watcher(where, self.ledger, self.settings, self.say, self.note, self.metrics,
+        self.clusters().select(record.cluster)  # refused if it is no longer configured
+        watcher = Watcher(self.clusters, self.ledger, self.settings, self.say, self.note, self.metrics,
                           finished=self.on_finished)
         self.watchers[record.token] = watcher
         task = asyncio.create_task(watcher.watch(record), name=f"watch {record.token}")

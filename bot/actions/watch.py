@@ -17,6 +17,10 @@ too. What the room hears is kept short:
 
 Every finished job is written to the store and to the audit log before it is
 announced, so a bot restarted in between picks up where it stopped.
+
+The cluster is looked up by name on every poll, among those configured now: a
+reload that removes it is said once (the job is still followed, at the longest
+interval), and one that brings it back resumes the polling where it was.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from bot.actions.metrics import FAILED, SUCCEEDED, ActionMetrics
 from bot.actions.outcomes import Ending, short
 from bot.actions.settings import ActionSettings
 from bot.ganeti.cluster import Cluster
-from bot.ganeti.errors import RapiError, RapiNotFound
+from bot.ganeti.clusters import Clusters
+from bot.ganeti.errors import RapiError, RapiNotFound, UnknownName
 from bot.ganeti.jobs import JobView
 
 log = logging.getLogger(__name__)
@@ -49,10 +54,10 @@ FLAG_SET = {"drain": "drained", "migrate-back": "undrained"}  # the only flag ea
 
 
 class Watcher:
-    def __init__(self, cluster: Cluster, ledger: Ledger, settings: ActionSettings, say: Say, audit: Audit,
-                 metrics: ActionMetrics, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, clusters: Callable[[], Clusters], ledger: Ledger, settings: ActionSettings, say: Say,
+                 audit: Audit, metrics: ActionMetrics, clock: Callable[[], float] = time.monotonic,
                  finished: Finished | None = None) -> None:
-        self.cluster = cluster  # read as its read user, in its own threads
+        self.clusters = clusters  # the configured clusters now (a reload replaces them); read as the read user
         self.finished = finished
         self.metrics = metrics
         self.ledger = ledger
@@ -68,13 +73,25 @@ class Watcher:
         every = self.settings.progress_seconds
         next_progress = self.clock() + every
         failing: str | None = None
+        gone = False  # the cluster is not in the configuration (said once, until it is back)
         while watching := [job for job in self.ledger.jobs(record.token) if job.state == WATCHING]:
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, self.settings.poll_max_seconds)
+            try:
+                cluster = self.clusters().select(record.cluster)[0]
+            except UnknownName:
+                if not gone:
+                    self.say(record, [(f"@{record.cluster} is no longer in the bot's configuration: job(s) "
+                                       f"{', '.join(str(job.job_id) for job in watching)} are not followed "
+                                       "until a reload brings the cluster back")], False)
+                gone = True
+                delay = self.settings.poll_max_seconds
+                continue
+            gone = False
             ended: list[str] = []
             for job in watching:
                 try:
-                    view = await self._look(job.job_id)
+                    view = await self._look(cluster, job.job_id)
                 except RapiNotFound:
                     self.ledger.job_done(record.token, job.job_id, LOST,
                                          f"job {job.job_id} is gone from the cluster's queue: outcome unknown")
@@ -106,9 +123,9 @@ class Watcher:
         self.say(record, [outcome], True)
         return outcome
 
-    async def _look(self, job_id: int) -> JobView:
+    async def _look(self, cluster: Cluster, job_id: int) -> JobView:
         self.requests += 1
-        return JobView.from_rapi(await self.cluster.run(lambda c: c.client.job(job_id)))
+        return JobView.from_rapi(await cluster.run(lambda c: c.client.job(job_id)))
 
     async def _ended(self, record: Record, job: Watched, view: JobView) -> list[str]:
         """Store how ``job`` ended; the lines the room should hear about it now."""
@@ -171,14 +188,15 @@ class Watcher:
         ending = Ending(jobs, {})
         told_alone = record.action == "activate-disks" or (
             record.action in SINGLE_JOB and ending.main(record).state != "success")
-        return ending if told_alone else Ending(jobs, await self._placement())
+        return ending if told_alone else Ending(jobs, await self._placement(record))
 
-    async def _placement(self) -> dict[str, str]:
+    async def _placement(self, record: Record) -> dict[str, str]:
         """Instance → primary node, now (one request); empty if the cluster cannot say."""
         self.requests += 1
         try:
-            rows = await self.cluster.run(lambda c: c.client.query("instance", ("name", "pnode")))
-        except RapiError:
+            cluster = self.clusters().select(record.cluster)[0]
+            rows = await cluster.run(lambda c: c.client.query("instance", ("name", "pnode")))
+        except (UnknownName, RapiError):
             return {}
         return {row["name"]: row["pnode"] for row in rows if row.get("name")}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import shutil
 import sqlite3
 import threading
@@ -149,6 +150,29 @@ def test_a_job_of_a_cluster_no_longer_configured_is_reported_and_the_rest_goes_o
         assert not again.upkeep.done()
     finally:
         again.close()
+
+
+def test_a_job_whose_cluster_a_reload_removed_and_another_restored_is_followed_to_its_outcome(
+        server, tls, tmp_path, loop):
+    """SIGHUP without the cluster closes its threads; the watcher must not keep asking
+    that closed cluster once a later SIGHUP brings it back."""
+    server.answer(ACTIVATE, Answer(200, b"77"))
+    job_77(server, "running")
+    table = fake_cluster_table(server.url, tls.fingerprint, tmp_path)
+    with running(server, tls, tmp_path, loop) as bot:
+        token = bot.plan(BOB, "!activate-disks inst5")
+        assert "submitted as job 77" in bot.text(BOB, f"!confirm {token}")
+        write_config(tmp_path, table.replace("gnt-fsn", "gnt-new"), ACTIONS)
+        assert bot.loop.run(bot.app.reload())
+        gone = r"^@gnt-fsn is no longer in the bot's configuration: job\(s\) 77 are not followed until a reload"
+        bot.wait_for(gone, timeout=15)
+        job_77(server, "success")
+        time.sleep(1)  # a few polls' time: nobody asks the cluster the bot no longer has
+        assert state(bot, token) == "submitted"
+        write_config(tmp_path, table, ACTIONS)
+        assert bot.loop.run(bot.app.reload())
+        assert bot.outcome(token, timeout=15).startswith("activate-disks inst5 @gnt-fsn: disks active on node3")
+        assert sum(bool(re.search(gone, said.text)) for said in bot.said) == 1  # said once, not every poll
 
 
 def test_gntbot_run_stops_with_an_error_when_its_upkeep_dies(server, tls, tmp_path):
