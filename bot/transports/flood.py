@@ -6,9 +6,10 @@ the bot acts on costs one, and so does every line (IRC) or message (XMPP) the
 bot sends in answer, so asking for long output uses it up sooner. Past it the
 bot says so once and then stays quiet until the budget refills. Budgets are
 keyed on who people are (a `Sender`: an account, else a host), not on a nick
-one can change, and every host also has a budget of its own, `HOST_SHARE`
-people's worth, that all the accounts on it spend together: one person with
-many accounts on one host is a few people, not many.
+one can change, and the accounts of one host also have a budget together,
+`HOST_SHARE` people's worth: one person with many accounts on one host is a
+few people, not many. People without an account are keyed on their host
+already and do not spend it, so an account's flood leaves them their own.
 """
 
 from __future__ import annotations
@@ -101,8 +102,9 @@ class _Budget:
 
 
 class InboundLimiter:
-    """A token bucket per sender key and a `HOST_SHARE` times larger one per host;
-    a line is admitted when both have a token. The first refusal of a run is a WARN.
+    """A token bucket per sender key, and a `HOST_SHARE` times larger one for the
+    accounts of each host; a line is admitted when each of the sender's buckets
+    has a token. The first refusal of a run is a WARN.
 
     Memory is bounded and each call costs O(1): buckets are kept least
     recently used first, and one untouched for as long as it takes to refill
@@ -123,10 +125,11 @@ class InboundLimiter:
         return len(self._budgets)
 
     def admit(self, sender: Sender) -> Admission:
-        own, host = self._both(sender)
-        if own.bucket.wait_time() == 0 and host.bucket.wait_time() == 0:
-            own.bucket.try_take()
-            host.bucket.try_take()
+        budgets = self._spent_by(sender)
+        own = budgets[0]
+        if all(budget.bucket.wait_time() == 0 for budget in budgets):
+            for budget in budgets:
+                budget.bucket.try_take()
             own.warned = False
             return Admission.ACCEPT
         if own.warned:
@@ -137,16 +140,21 @@ class InboundLimiter:
     def charge(self, sender: Sender, cost: int) -> None:
         """``sender`` made the bot send ``cost`` lines (or messages)."""
         if cost > 0:
-            for budget in self._both(sender):
+            for budget in self._spent_by(sender):
                 budget.bucket.spend(cost)
 
     def retry_after(self, sender: Sender) -> float:
         """Seconds until ``sender`` may send one more line."""
-        budgets = (self._budgets.get(sender.key), self._budgets.get(_share(sender.host)))
+        keys = [sender.key] if sender.key == sender.host else [sender.key, _share(sender.host)]
+        budgets = [self._budgets.get(key) for key in keys]
         return max((budget.bucket.wait_time() for budget in budgets if budget), default=0.0)
 
-    def _both(self, sender: Sender) -> tuple[_Budget, _Budget]:
-        return self._touch(sender.key, 1), self._touch(_share(sender.host), HOST_SHARE)
+    def _spent_by(self, sender: Sender) -> list[_Budget]:
+        """``sender``'s own budget first, then its host's accounts' (unless it is its host)."""
+        own = self._touch(sender.key, 1)
+        if sender.key == sender.host:
+            return [own]
+        return [own, self._touch(_share(sender.host), HOST_SHARE)]
 
     def _touch(self, key: str, people: int) -> _Budget:
         now = self._clock()

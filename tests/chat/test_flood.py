@@ -52,6 +52,17 @@ def test_the_number_of_senders_kept_is_bounded_even_when_they_all_come_at_once()
     assert len(limiter) == 1000
 
 
+def test_an_accounts_flood_leaves_the_people_without_one_on_its_host_their_budget() -> None:
+    """alice floods from a host; watcher, not logged in, asks from the same host."""
+    limiter = InboundLimiter(burst=12, rate=0.1, clock=Clock())
+    alice, watcher = Sender("account:alice", "host:127.0.0.1"), Sender("host:127.0.0.1", "host:127.0.0.1")
+    for _ in range(12):  # her burst of questions, taken in before the answers go out
+        assert limiter.admit(alice) is Admission.ACCEPT
+    limiter.charge(alice, 12 * 6)  # then six lines of answer each
+    assert limiter.admit(alice) is Admission.WARN
+    assert limiter.admit(watcher) is Admission.ACCEPT
+
+
 def test_output_is_charged_to_the_person_who_asked_for_it() -> None:
     clock = Clock()
     limiter = InboundLimiter(burst=20, rate=0.5, clock=clock)
