@@ -83,10 +83,14 @@ class Capacity:
         self.sections = 0
         self.postings = 0
 
+    def fits(self, size: dict[str, int]) -> bool:
+        """Is there room for a file of ``size`` (as `Budget.measure` gives it)?"""
+        return (self.sections + size["sections"] <= INDEX_SECTIONS
+                and self.postings + size["postings"] <= INDEX_POSTINGS)
+
     def admit(self, file: str, size: dict[str, int]) -> None:
-        """Count a file of ``size`` (as `Budget.measure` gives it) in, or raise `IndexFull`."""
-        sections, postings = self.sections + size["sections"], self.postings + size["postings"]
-        if sections > INDEX_SECTIONS or postings > INDEX_POSTINGS:
+        """Count a file of ``size`` in, or raise `IndexFull`."""
+        if not self.fits(size):
             raise IndexFull(f"{file}: not indexed, the index is full ({INDEX_SECTIONS:,} sections "
                             f"or {INDEX_POSTINGS:,} section terms); remove or merge pages")
-        self.sections, self.postings = sections, postings
+        self.sections, self.postings = self.sections + size["sections"], self.postings + size["postings"]

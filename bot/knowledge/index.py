@@ -250,7 +250,7 @@ class RunbookIndex:
             except OSError:
                 continue  # gone since the folder was listed
             earlier = known.skipped.get(name)
-            if earlier and earlier["fingerprint"] == mark:
+            if earlier and earlier["fingerprint"] == mark and not self._room_for(earlier, capacity):
                 current.skipped[name] = earlier  # unchanged since it was warned about
                 report.skipped.append(earlier["reason"])
                 continue
@@ -258,11 +258,12 @@ class RunbookIndex:
                 entry, fields = self._look_at(path, root, name, known.files.get(name), report)
                 capacity.admit(name, entry)
             except UnreadableRunbook as error:
+                current.skipped[name] = {"fingerprint": mark, "reason": str(error)}
                 if isinstance(error, IndexFull):
                     full.append(name)  # one warning for them all, below
+                    current.skipped[name]["full"] = {"sections": entry["sections"], "postings": entry["postings"]}
                 else:
                     log.warning("skipping runbook %s", error)
-                current.skipped[name] = {"fingerprint": mark, "reason": str(error)}
                 report.skipped.append(str(error))
                 continue
             current.files[name] = entry
@@ -273,6 +274,13 @@ class RunbookIndex:
             log.warning("skipping runbook %s and %d more file(s): the index is full; remove or merge pages",
                         full[0], len(full) - 1)
         return current, to_index
+
+    @staticmethod
+    def _room_for(skipped: dict, capacity: Capacity) -> bool:
+        """Is a file skipped because the index was full (its size kept as "full") worth
+        parsing again, now that ``capacity`` has room for it (pages were removed)?"""
+        size = skipped.get("full")
+        return isinstance(size, dict) and capacity.fits(size)
 
     def _look_at(self, path: Path, root: Path, name: str, old: dict | None,
                  report: UpdateReport) -> tuple[dict, list[dict] | None]:

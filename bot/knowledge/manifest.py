@@ -4,7 +4,9 @@ Indexed files are recorded with their size, modification time and SHA-256,
 so an update re-reads only files whose size or time changed and re-indexes
 only those whose content did. Skipped files are recorded with the reason and
 the `fingerprint` of the entry in the folder, so a file that stays broken is
-warned about once per change, not at every reload. `is_current` tells from
+warned about once per change, not at every reload; a file skipped because
+the index was full keeps its size ("full"), and is tried again once there
+is room for it (pages removed). `is_current` tells from
 the folder alone (names, sizes, times: nothing read) whether an update would
 have anything to do.
 """
@@ -26,7 +28,7 @@ MANIFEST = "gntbot-manifest.json"
 @dataclass
 class Manifest:
     files: dict[str, dict] = field(default_factory=dict)  # name -> size, mtime_ns, sha256, sections, postings
-    skipped: dict[str, dict] = field(default_factory=dict)  # name -> fingerprint, reason
+    skipped: dict[str, dict] = field(default_factory=dict)  # name -> fingerprint, reason[, full: its size]
 
 
 def fingerprint(path: Path | os.DirEntry[str]) -> list[int]:

@@ -194,3 +194,21 @@ def test_files_past_what_the_index_may_hold_are_skipped_in_one_warning(runbooks:
     assert len(skip_warnings(caplog)) == 1 and "3 more file(s)" in skip_warnings(caplog)[0]
     caplog.clear()
     assert index.update().sections == 4 and not skip_warnings(caplog)  # said once, not at every reload
+
+
+def test_files_skipped_for_a_full_index_come_back_once_pages_are_removed(tmp_path: Path, monkeypatch):
+    from bot.knowledge import budget
+
+    monkeypatch.setattr(budget, "INDEX_SECTIONS", 3)
+    folder = tmp_path / "runbooks"
+    folder.mkdir()
+    for name in "abcd":
+        (folder / f"{name}.md").write_text(f"# Page {name}\n\ntext {name}\n\n## More {name}\n\nmore {name}\n")
+    index = RunbookIndex(folder, tmp_path / "index")
+    report = index.update()
+    assert report.added == ["a.md"] and len(report.skipped) == 3
+    assert index.update().added == []  # still full: nothing comes and goes
+    (folder / "a.md").unlink()  # what the warning asks for
+    report = index.update()
+    assert (report.added, report.removed, len(report.skipped)) == (["b.md"], ["a.md"], 2)
+    assert {s.section.file for s in index.sections()} == {"b.md"}
