@@ -171,7 +171,7 @@ class Application:
             config = await asyncio.to_thread(load_config, source) if source else self.config
             same = config.knowledge == self.config.knowledge
             knowledge = self.knowledge if same else knowledge_base(config)
-            await asyncio.to_thread(knowledge.refresh)
+            await asyncio.to_thread(knowledge.refresh, True)  # an operator asked: no back-off
         except GntbotError as error:
             self.reloads.labels("refused").inc()
             log.error("reload refused, the running configuration stays in use: %s", error)

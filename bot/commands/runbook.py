@@ -187,5 +187,5 @@ class RunbookCommands:
         return Reply.of(*format_answer(answer))
 
     async def reindex(self, call: Invocation) -> Reply:
-        report = await self.workers.run(self.knowledge.refresh)
+        report = await self.workers.run(self.knowledge.refresh, True)  # asked for: no back-off (`retry`)
         return Reply.of(f"runbooks re-read: {report.summary()}.")

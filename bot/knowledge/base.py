@@ -71,15 +71,19 @@ class KnowledgeBase:
         self.last_refresh: tuple[float, UpdateReport] | None = None  # when (Unix time), and what it found
         self._semantic = embedding.available() if semantic is None else semantic
         self._retry = Retry()
+        self.deferrals = 0  # refreshes that left the folder alone after a failed update (`retry`)
 
-    def refresh(self) -> UpdateReport:
+    def refresh(self, force: bool = False) -> UpdateReport:
         """Re-index changed runbooks and reload the ranker if anything changed.
 
         The folder is looked at here; re-indexing runs in a child process
         (`builder`), so that parsing costs this process neither time nor memory.
+        After a failed update the same folder is not tried again for a while
+        (the report says `deferred`, and `last_refresh` stays as it was);
+        ``force`` (an operator's ``!reindex``, a reload) tries it at once.
         """
         with self._lock:
-            report = self.index.unchanged() or self._update()
+            report = self.index.unchanged() or self._update(force)
             if report.touched or self._ranker is None:
                 try:
                     sections = self.index.sections()
@@ -90,19 +94,24 @@ class KnowledgeBase:
                     self._ranker = Ranker(sections, self._reranker(sections))
                 if report.touched:
                     log.info("runbook index updated: %s", report.summary())
-            self.last_refresh = (time.time(), report)
+            if not report.deferred:
+                self.last_refresh = (time.time(), report)
             return report
 
-    def _update(self) -> UpdateReport:
-        """`update_in_child`, unless it failed lately on this very folder (`retry`):
-        then nothing changes, and the previous index stays in use."""
+    def _update(self, force: bool) -> UpdateReport:
+        """`update_in_child`, unless it failed lately on this very folder (`retry`)
+        and ``force`` is not set: then nothing changes, the previous index stays
+        in use, and the report says when the next try is."""
         state = folder_state(self.index.root)
-        if self._retry.deferred(state):
-            return UpdateReport(sections=self.last_refresh[1].sections if self.last_refresh else 0)
+        deferred = None if force else self._retry.deferred(state)
+        if deferred is not None:
+            self.deferrals += 1
+            sections = self.last_refresh[1].sections if self.last_refresh else 0
+            return UpdateReport(sections=sections, retry_in=deferred[0], last_error=deferred[1])
         try:
             report = update_in_child(self.index)
         except RunbookIndexError as error:
-            delay = self._retry.failed(state)
+            delay = self._retry.failed(state, str(error))
             raise RunbookIndexError(f"{error}; tried again in {delay:g} s or when the runbooks change") from error
         self._retry.succeeded()
         return report

@@ -106,12 +106,23 @@ class UpdateReport:
     warnings: list[str] = field(default_factory=list)  # indexed, but with a problem to fix
     sections: int = 0
     rebuilt: bool = False
+    retry_in: float | None = None  # set when nothing was read: the last update failed (`retry`)
+    last_error: str = ""  # why it failed, with `retry_in`
 
     @property
     def touched(self) -> bool:
         return bool(self.added or self.changed or self.removed or self.rebuilt)
 
+    @property
+    def deferred(self) -> bool:
+        """Was the folder left alone, the previous update having failed lately?"""
+        return self.retry_in is not None
+
     def summary(self) -> str:
+        if self.retry_in is not None:
+            return (f"not re-read: the last update failed ({self.last_error}); it is tried again in "
+                    f"{self.retry_in:.0f} s or when the runbooks change; the previous index "
+                    f"({self.sections} sections) stays in use")
         parts = [f"{len(self.added)} added", f"{len(self.changed)} changed", f"{len(self.removed)} removed"]
         if self.skipped:
             parts.append(f"{len(self.skipped)} skipped")

@@ -1,14 +1,15 @@
 """Metrics of the runbook knowledge: questions by outcome, search time, the index.
 
 The index figures are read from the knowledge base at scrape time: what its
-last refresh found, and when that was.
+last refresh found, when that was, and how many refreshes were put off since
+(the last update failed, and the same folder waits before it is tried again).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from bot.knowledge.base import KnowledgeBase
@@ -45,10 +46,11 @@ class _IndexCollector(Collector):
     def __init__(self) -> None:
         self.knowledge: KnowledgeBase | None = None
 
-    def describe(self) -> Iterator[GaugeMetricFamily]:
+    def describe(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         yield from self._families()
+        yield self._deferrals()
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         families = self._families()
         refresh = self.knowledge.last_refresh if self.knowledge is not None else None
         if refresh is not None:
@@ -56,6 +58,16 @@ class _IndexCollector(Collector):
             for family, value in zip(families, (report.sections, len(report.skipped), when), strict=True):
                 family.add_metric([], value)
         yield from families
+        deferrals = self._deferrals()
+        if self.knowledge is not None:
+            deferrals.add_metric([], self.knowledge.deferrals)
+        yield deferrals
+
+    @staticmethod
+    def _deferrals() -> CounterMetricFamily:
+        return CounterMetricFamily(check_family_name("index_deferred_refreshes", "counter"),
+                                   "Refreshes that left the runbooks unread because the last update failed "
+                                   "and its retry delay has not passed (the old index stayed in use).")
 
     @staticmethod
     def _families() -> list[GaugeMetricFamily]:

@@ -22,6 +22,7 @@ class _Failure:
     state: int  # `manifest.folder_state` when it failed
     retry_at: float  # time.monotonic()
     delay: float
+    error: str  # what went wrong, for whoever asks before the next try
 
 
 class Retry:
@@ -30,16 +31,20 @@ class Retry:
     def __init__(self) -> None:
         self._failure: _Failure | None = None
 
-    def deferred(self, state: int) -> bool:
-        """Should an update of the folder in ``state`` wait (it failed so, lately)?"""
+    def deferred(self, state: int) -> tuple[float, str] | None:
+        """Should an update of the folder in ``state`` wait (it failed so, lately)?
+        If so, the seconds until it is tried again and the error it failed with."""
         failure = self._failure
-        return failure is not None and failure.state == state and time.monotonic() < failure.retry_at
+        if failure is None or failure.state != state:
+            return None
+        wait = failure.retry_at - time.monotonic()
+        return (wait, failure.error) if wait > 0 else None
 
-    def failed(self, state: int) -> float:
+    def failed(self, state: int, error: str) -> float:
         """Note a failed update of ``state``; the seconds until it is tried again."""
         earlier = self._failure
         delay = min(earlier.delay * 2, MAX_DELAY) if earlier and earlier.state == state else FIRST_DELAY
-        self._failure = _Failure(state, time.monotonic() + delay, delay)
+        self._failure = _Failure(state, time.monotonic() + delay, delay, error)
         return delay
 
     def succeeded(self) -> None:

@@ -153,6 +153,52 @@ def test_an_update_that_failed_is_not_retried_until_the_folder_changes(runbooks:
     assert len(calls) == 2
 
 
+def test_a_deferred_refresh_says_so_and_an_operator_forces_a_new_try(runbooks: Path, tmp_path: Path, monkeypatch):
+    from bot.commands.runbook import RunbookCommands
+    from bot.core.message import Identity, Message
+    from bot.core.registry import Invocation
+    from bot.knowledge import base
+    from bot.knowledge.index import RunbookIndexError
+    from bot.knowledge.metrics import KnowledgeMetrics
+    from bot.metrics import Metrics
+
+    calls = []
+
+    def stopped(index: RunbookIndex) -> None:
+        calls.append(index.root)
+        raise RunbookIndexError("indexing took over 1800 s and was stopped")
+
+    knowledge = KnowledgeBase(runbooks, tmp_path / "index")
+    knowledge.refresh()
+    before = knowledge.last_refresh
+    metrics = Metrics.detached()
+    KnowledgeMetrics(metrics).watch(knowledge)
+    monkeypatch.setattr(base, "update_in_child", stopped)
+    (runbooks / "howto" / "huge.md").write_text("# Huge\n\nA page the indexer never finishes.\n")
+    with pytest.raises(RunbookIndexError):
+        knowledge.refresh()
+    report = knowledge.refresh()
+    assert report.deferred and not report.touched and report.sections == 5
+    assert report.summary().startswith("not re-read: the last update failed (indexing took over 1800 s")
+    assert "tried again in 300 s" in report.summary()
+    assert knowledge.last_refresh is before  # the index metrics do not look fresh
+    assert "gntbot_index_deferred_refreshes_total 1.0" in metrics.exposition().decode()
+
+    commands = RunbookCommands(knowledge, "!")
+    call = Invocation(Message("!reindex", Identity("irc", "alice", "alice")), "reindex", "")
+    with pytest.raises(RunbookIndexError, match="tried again in 600 s"):  # tried at once, not "0 added"
+        asyncio.run(commands.reindex(call))
+    assert len(calls) == 2
+    config = Config.default()
+    config = replace(config, knowledge=replace(config.knowledge, runbooks=runbooks, index=tmp_path / "index"))
+    application = Application(config, knowledge)
+    assert asyncio.run(application.reload()) is False and len(calls) == 3  # SIGHUP tries at once too
+    application.close()
+    monkeypatch.undo()
+    assert "1 added" in asyncio.run(commands.reindex(call)).lines[0]  # the delay is skipped once it works
+    commands.workers.close()
+
+
 def test_a_runbook_folder_behind_a_swapped_link_is_followed(tmp_path: Path):
     releases = tmp_path / "releases"
     for release, heading in [("A", "Old heading"), ("B", "Split brain recovery")]:
