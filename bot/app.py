@@ -149,6 +149,7 @@ class Application:
         for cluster in self.clusters:
             cluster.workers.close()
         self._knowledge_workers.close()
+        self.knowledge.close()
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -171,11 +172,16 @@ class Application:
             config = await asyncio.to_thread(load_config, source) if source else self.config
             same = config.knowledge == self.config.knowledge
             knowledge = self.knowledge if same else knowledge_base(config)
-            await asyncio.to_thread(knowledge.refresh, True)  # an operator asked: no back-off
         except GntbotError as error:
-            self.reloads.labels("refused").inc()
-            log.error("reload refused, the running configuration stays in use: %s", error)
-            return False
+            return self._refused(error)
+        try:
+            await _refreshed(knowledge, force=True)  # an operator asked: no back-off
+        except GntbotError as error:
+            if knowledge is not self.knowledge:
+                knowledge.close()
+            return self._refused(error)
+        if knowledge is not self.knowledge:
+            self.knowledge.close()
         for part in needs_restart(self.config, config):
             log.warning("reload: the change to %s takes effect at the next restart", part)
         self._install(config, knowledge)
@@ -183,6 +189,11 @@ class Application:
         log.info("reloaded %s: %d command(s), %d cluster(s)", source or "the built-in defaults",
                  len(list(self.dispatcher.registry)), len(self.clusters))
         return True
+
+    def _refused(self, error: GntbotError) -> bool:
+        self.reloads.labels("refused").inc()
+        log.error("reload refused, the running configuration stays in use: %s", error)
+        return False
 
     async def watch_runbooks(self) -> None:
         """Re-index whenever the runbook directory changes (e.g. after ``git pull``)."""
@@ -192,10 +203,20 @@ class Application:
             if interval <= 0:
                 continue
             try:
-                await asyncio.to_thread(self.knowledge.refresh)
+                await _refreshed(self.knowledge)
             except Exception:
                 self.knowledge_metrics.reload_failures.inc()
                 log.exception("re-indexing the runbooks failed; the previous index stays in use")
+
+
+async def _refreshed(knowledge: KnowledgeBase, force: bool = False) -> None:
+    """`KnowledgeBase.refresh` in a thread; if the caller gives up waiting (it is
+    cancelled: the bot is stopping), the indexer it runs is killed, not waited for."""
+    try:
+        await asyncio.to_thread(knowledge.refresh, force)
+    except asyncio.CancelledError:
+        knowledge.indexer.stop()
+        raise
 
 
 def knowledge_base(config: Config) -> KnowledgeBase:

@@ -30,6 +30,7 @@ from bot.errors import GntbotError
 from bot.health import HealthReport
 from bot.knowledge.answer import link
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.index import RunbookIndexError
 from bot.transports.console import ConsoleTransport
 
 log = logging.getLogger("gntbot")
@@ -145,9 +146,17 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _knowledge(config: Config) -> KnowledgeBase:
+    """The knowledge base, brought up to date; if that fails but an index was
+    built before, the bot starts with it (and says why) rather than not at all."""
     settings = config.knowledge
     knowledge = KnowledgeBase(settings.runbooks, settings.index, settings.base_url)
-    knowledge.refresh()
+    try:
+        knowledge.refresh()
+    except RunbookIndexError as error:
+        if not knowledge.index.exists():
+            raise
+        log.error("the runbooks could not be re-read, the index built before serves meanwhile: %s", error)
+        knowledge.refresh()  # put off after the failure: loads the index as it is
     return knowledge
 
 

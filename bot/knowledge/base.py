@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bot.knowledge import embedding
 from bot.knowledge.answer import Answer, Hit, build_answer
-from bot.knowledge.builder import update_in_child
+from bot.knowledge.builder import Indexer
 from bot.knowledge.index import (
     DamagedIndex,
     IndexedSection,
@@ -71,6 +71,7 @@ class KnowledgeBase:
         self.last_refresh: tuple[float, UpdateReport] | None = None  # when (Unix time), and what it found
         self._semantic = embedding.available() if semantic is None else semantic
         self._retry = Retry()
+        self.indexer = Indexer()  # the child process that re-indexes, stopped by `close`
         self.deferrals = 0  # refreshes that left the folder alone after a failed update (`retry`)
 
     def refresh(self, force: bool = False) -> UpdateReport:
@@ -88,7 +89,7 @@ class KnowledgeBase:
                 try:
                     sections = self.index.sections()
                 except DamagedIndex:  # found only now that every section is read: rebuild it
-                    report = update_in_child(self.index)
+                    report = self.indexer.update(self.index)
                     sections = self.index.sections()
                 with _collector_paused():
                     self._ranker = Ranker(sections, self._reranker(sections))
@@ -99,7 +100,7 @@ class KnowledgeBase:
             return report
 
     def _update(self, force: bool) -> UpdateReport:
-        """`update_in_child`, unless it failed lately on this very folder (`retry`)
+        """`Indexer.update`, unless it failed lately on this very folder (`retry`)
         and ``force`` is not set: then nothing changes, the previous index stays
         in use, and the report says when the next try is."""
         state = folder_state(self.index.root)
@@ -109,12 +110,16 @@ class KnowledgeBase:
             sections = self.last_refresh[1].sections if self.last_refresh else 0
             return UpdateReport(sections=sections, retry_in=deferred[0], last_error=deferred[1])
         try:
-            report = update_in_child(self.index)
+            report = self.indexer.update(self.index)
         except RunbookIndexError as error:
             delay = self._retry.failed(state, str(error))
             raise RunbookIndexError(f"{error}; tried again in {delay:g} s or when the runbooks change") from error
         self._retry.succeeded()
         return report
+
+    def close(self) -> None:
+        """Kill a running re-index (the bot is stopping, or this knowledge base was replaced)."""
+        self.indexer.close()
 
     def _reranker(self, sections: list[IndexedSection]) -> SemanticReranker | None:
         """The semantic re-ranker over ``sections``, or None without the extra

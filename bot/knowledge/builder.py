@@ -10,9 +10,11 @@ whole update (read, parse, analyse, write the whoosh index) to a fresh
 Python process and only reads the finished index; the child's memory goes
 back to the system when it exits.
 
-The child speaks JSON: its log records as lines on stderr (the parent logs
-them again under the same logger names, so the warnings look the same), and
-the `UpdateReport` or an error on stdout.
+The child is the bot's to stop (`Indexer`): killed when the bot shuts down,
+it never holds the exit for up to `TIMEOUT`. The child speaks JSON: its log
+records as lines on stderr (the parent logs them again under the same logger
+names, so the warnings look the same), and the `UpdateReport` or an error on
+stdout.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import json
 import logging
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import bot
@@ -34,22 +37,79 @@ TIMEOUT = 1800.0  # seconds; each file is bounded by its `Budget`, this bounds a
 _PACKAGE_HOME = Path(bot.__file__).resolve().parent.parent  # the child runs this very copy of the bot
 
 
-def update_in_child(index: RunbookIndex, timeout: float = TIMEOUT) -> UpdateReport:
-    """`RunbookIndex.update` of ``index``, run in a child process; its warnings are logged here."""
-    command = [sys.executable, "-m", __name__, str(index.root), str(index.index_dir.absolute())]
+class Indexer:
+    """Runs `RunbookIndex.update` in a child process, one at a time, and can stop it.
+
+    The child is the bot's to stop: on shutdown (`close`) and when whoever
+    waited for it gave up (`stop`), it is killed and reaped, instead of being
+    waited for until its time-out (the interpreter's exit waits for the
+    thread that runs it).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._child: subprocess.Popen[str] | None = None
+        self._closed = False
+
+    @property
+    def pid(self) -> int | None:
+        """The running child's process id, if one runs."""
+        child = self._child
+        return child.pid if child is not None else None
+
+    def update(self, index: RunbookIndex, timeout: float = TIMEOUT) -> UpdateReport:
+        """`RunbookIndex.update` of ``index``, run in a child process; its warnings are logged here."""
+        with self._lock:
+            if self._closed:
+                raise RunbookIndexError("the runbooks were not re-read: the bot is stopping, "
+                                        "or a reload replaced this index")
+            try:
+                child = subprocess.Popen(_command(index), cwd=_PACKAGE_HOME, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                         text=True, errors="replace")
+            except OSError as error:
+                raise RunbookIndexError(f"cannot start the indexer ({error})") from error
+            self._child = child
+        try:
+            stdout, stderr = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as error:
+            raise RunbookIndexError(f"indexing {index.root} took over {timeout:g} s and was stopped; "
+                                    f"the previous index stays in use") from error
+        finally:
+            _kill(child)
+            with self._lock:
+                self._child = None
+        return _answer(index, child.returncode, stdout, stderr)
+
+    def stop(self) -> None:
+        """Kill and reap the running child, if any (its update fails; the next may start)."""
+        child = self._child
+        if child is not None:
+            _kill(child)
+
+    def close(self) -> None:
+        """`stop`, and start no more children."""
+        with self._lock:
+            self._closed = True
+        self.stop()
+
+
+def _command(index: RunbookIndex) -> list[str]:
+    return [sys.executable, "-m", __name__, str(index.root), str(index.index_dir.absolute())]
+
+
+def _kill(child: subprocess.Popen[str]) -> None:
+    if child.poll() is None:
+        child.kill()
+    child.wait()
+
+
+def _answer(index: RunbookIndex, status: int, stdout: str, stderr: str) -> UpdateReport:
+    _relog(stderr)
     try:
-        done = subprocess.run(command, cwd=_PACKAGE_HOME, capture_output=True, text=True,
-                              errors="replace", timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as error:
-        raise RunbookIndexError(f"indexing {index.root} took over {timeout:g} s and was stopped; "
-                                f"the previous index stays in use") from error
-    except OSError as error:
-        raise RunbookIndexError(f"cannot start the indexer ({error})") from error
-    _relog(done.stderr)
-    try:
-        answer = json.loads(done.stdout)
+        answer = json.loads(stdout)
     except ValueError:
-        raise RunbookIndexError(f"the indexer of {index.root} stopped with status {done.returncode}; "
+        raise RunbookIndexError(f"the indexer of {index.root} stopped with status {status}; "
                                 f"the log says why, and the previous index stays in use") from None
     if "error" in answer:
         raise RunbookIndexError(answer["error"])

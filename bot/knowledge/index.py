@@ -209,6 +209,13 @@ class RunbookIndex:
             self._forget(damage)
             return self._update()
 
+    def exists(self) -> bool:
+        """Is there an index of this folder (however out of date)?"""
+        root = self.root
+        with self._decoding():
+            return (root.is_dir() and read_manifest(self.index_dir, root) is not None
+                    and whoosh_index.exists_in(self._whoosh_dir))
+
     def unchanged(self) -> UpdateReport | None:
         """What `update` would report if it would change nothing; None if it has work to do."""
         root = self.root

@@ -150,11 +150,11 @@ def test_a_damaged_segment_is_rebuilt_and_said_in_the_log(runbooks: Path, tmp_pa
 
 
 def test_a_refresh_of_an_unchanged_folder_starts_no_indexer(runbooks: Path, tmp_path: Path, monkeypatch):
-    from bot.knowledge import base
+    from bot.knowledge import builder
 
     knowledge = KnowledgeBase(runbooks, tmp_path / "index")
     first = knowledge.refresh()
-    monkeypatch.setattr(base, "update_in_child", lambda index: pytest.fail("an indexer was started"))
+    monkeypatch.setattr(builder.Indexer, "update", lambda self, index: pytest.fail("an indexer was started"))
     again = knowledge.refresh()
     assert not again.touched and again.sections == first.sections == 5
     monkeypatch.undo()

@@ -130,18 +130,18 @@ def test_the_change_check_sees_links_retargeted_and_files_replaced_by_other_kind
 
 
 def test_an_update_that_failed_is_not_retried_until_the_folder_changes(runbooks: Path, tmp_path: Path, monkeypatch):
-    from bot.knowledge import base
+    from bot.knowledge import builder
     from bot.knowledge.index import RunbookIndexError
 
     calls = []
 
-    def stopped(index: RunbookIndex) -> None:
+    def stopped(self: builder.Indexer, index: RunbookIndex) -> None:
         calls.append(index.root)
         raise RunbookIndexError("indexing took over 1800 s and was stopped")
 
     knowledge = KnowledgeBase(runbooks, tmp_path / "index")
     knowledge.refresh()
-    monkeypatch.setattr(base, "update_in_child", stopped)
+    monkeypatch.setattr(builder.Indexer, "update", stopped)
     (runbooks / "howto" / "huge.md").write_text("# Huge\n\nA page the indexer never finishes.\n")
     with pytest.raises(RunbookIndexError, match="tried again in 300 s or when the runbooks change"):
         knowledge.refresh()
@@ -157,14 +157,14 @@ def test_a_deferred_refresh_says_so_and_an_operator_forces_a_new_try(runbooks: P
     from bot.commands.runbook import RunbookCommands
     from bot.core.message import Identity, Message
     from bot.core.registry import Invocation
-    from bot.knowledge import base
+    from bot.knowledge import builder
     from bot.knowledge.index import RunbookIndexError
     from bot.knowledge.metrics import KnowledgeMetrics
     from bot.metrics import Metrics
 
     calls = []
 
-    def stopped(index: RunbookIndex) -> None:
+    def stopped(self: builder.Indexer, index: RunbookIndex) -> None:
         calls.append(index.root)
         raise RunbookIndexError("indexing took over 1800 s and was stopped")
 
@@ -173,7 +173,7 @@ def test_a_deferred_refresh_says_so_and_an_operator_forces_a_new_try(runbooks: P
     before = knowledge.last_refresh
     metrics = Metrics.detached()
     KnowledgeMetrics(metrics).watch(knowledge)
-    monkeypatch.setattr(base, "update_in_child", stopped)
+    monkeypatch.setattr(builder.Indexer, "update", stopped)
     (runbooks / "howto" / "huge.md").write_text("# Huge\n\nA page the indexer never finishes.\n")
     with pytest.raises(RunbookIndexError):
         knowledge.refresh()
@@ -193,10 +193,10 @@ def test_a_deferred_refresh_says_so_and_an_operator_forces_a_new_try(runbooks: P
     config = replace(config, knowledge=replace(config.knowledge, runbooks=runbooks, index=tmp_path / "index"))
     application = Application(config, knowledge)
     assert asyncio.run(application.reload()) is False and len(calls) == 3  # SIGHUP tries at once too
-    application.close()
     monkeypatch.undo()
     assert "1 added" in asyncio.run(commands.reindex(call)).lines[0]  # the delay is skipped once it works
     commands.workers.close()
+    application.close()
 
 
 def test_a_runbook_folder_behind_a_swapped_link_is_followed(tmp_path: Path):
