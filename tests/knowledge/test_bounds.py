@@ -105,3 +105,30 @@ def test_the_collector_leaves_a_loaded_ranker_alone(runbooks: Path, tmp_path: Pa
         assert knowledge.search("split brain")[0].section.heading == "Split brain recovery"
     finally:
         gc.unfreeze()
+
+
+def test_garbage_cycles_made_while_a_ranker_is_built_are_not_frozen(runbooks: Path, tmp_path: Path, monkeypatch):
+    import weakref
+
+    from bot.knowledge import base
+
+    class Node:
+        partner: Node
+
+    made: list[weakref.ref[Node]] = []
+    ranker = base.Ranker
+
+    def ranker_and_garbage(*args: object) -> base.Ranker:
+        first, second = Node(), Node()
+        first.partner, second.partner = second, first  # a cycle, dropped at once: only the collector frees it
+        made.append(weakref.ref(first))
+        return ranker(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(base, "Ranker", ranker_and_garbage)
+    knowledge = KnowledgeBase(runbooks, tmp_path / "index", semantic=False)
+    try:
+        knowledge.refresh()
+        gc.collect()
+        assert made and made[0]() is None
+    finally:
+        gc.unfreeze()
