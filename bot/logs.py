@@ -26,15 +26,31 @@ def _escaped(text: str) -> str:
     return _CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
 
 
+CONTINUED = "  | "  # starts every line of a record after its first
+
+
+def _continued(text: str) -> str:
+    """A traceback or stack as lines that each start with `CONTINUED`, escaped like a
+    message: an exception's text (``ValueError("x\\n2025-01-01 ... INFO ...")``) is
+    anyone's, and must not start a line that reads as a record of its own."""
+    return "\n".join(CONTINUED + _escaped(line) for line in text.split("\n"))
+
+
 class PlainFormatter(logging.Formatter):
-    """``TIME LEVEL logger: message``, one line per record (a traceback after it,
-    indented, is the one exception: it is the formatter's own text)."""
+    """``TIME LEVEL logger: message``, one line per record; a traceback after it
+    is the one exception, each of its lines marked with `CONTINUED`."""
 
     def __init__(self, fmt: str = "%(asctime)s %(levelname)s %(name)s: %(message)s") -> None:
         super().__init__(fmt)
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         return _escaped(super().formatMessage(record))
+
+    def formatException(self, ei: logging._SysExcInfoType) -> str:
+        return _continued(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _continued(super().formatStack(stack_info))
 
 
 class JournalFormatter(PlainFormatter):
