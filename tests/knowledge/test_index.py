@@ -10,9 +10,15 @@ from pathlib import Path
 import pytest
 
 from bot.app import Application
+from bot.commands.runbook import RunbookCommands
 from bot.config import Config
+from bot.core.message import Identity, Message
+from bot.core.registry import Invocation
+from bot.knowledge import builder
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.index import RunbookIndex
+from bot.knowledge.index import RunbookIndex, RunbookIndexError
+from bot.knowledge.metrics import KnowledgeMetrics
+from bot.metrics import Metrics
 
 
 def test_first_build_indexes_every_markdown_file(runbooks: Path, tmp_path: Path):
@@ -129,22 +135,26 @@ def test_the_change_check_sees_links_retargeted_and_files_replaced_by_other_kind
     assert len(index.update().skipped) == 1 and index.unchanged() is not None
 
 
-def test_an_update_that_failed_is_not_retried_until_the_folder_changes(runbooks: Path, tmp_path: Path, monkeypatch):
-    from bot.knowledge import builder
-    from bot.knowledge.index import RunbookIndexError
-
+def failing_indexer(knowledge: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """From now on every update of ``knowledge`` (indexed already) fails as a timed-out
+    indexer would; a page was added to have one to do. The roots it was tried on."""
     calls = []
 
     def stopped(self: builder.Indexer, index: RunbookIndex) -> None:
         calls.append(index.root)
         raise RunbookIndexError("indexing took over 1800 s and was stopped")
 
-    knowledge = KnowledgeBase(runbooks, tmp_path / "index")
-    knowledge.refresh()
     monkeypatch.setattr(builder.Indexer, "update", stopped)
-    (runbooks / "howto" / "huge.md").write_text("# Huge\n\nA page the indexer never finishes.\n")
+    (knowledge.index.root / "howto" / "huge.md").write_text("# Huge\n\nA page the indexer never finishes.\n")
     with pytest.raises(RunbookIndexError, match="tried again in 300 s or when the runbooks change"):
         knowledge.refresh()
+    return calls
+
+
+def test_an_update_that_failed_is_not_retried_until_the_folder_changes(runbooks: Path, tmp_path: Path, monkeypatch):
+    knowledge = KnowledgeBase(runbooks, tmp_path / "index")
+    knowledge.refresh()
+    calls = failing_indexer(knowledge, monkeypatch)
     assert not knowledge.refresh().touched and not knowledge.refresh().touched  # no second attempt, no error
     assert len(calls) == 1 and knowledge.search("split brain", 1)  # the previous index serves on
     (runbooks / "howto" / "huge.md").write_text("# Huge\n\nSplit now.\n")
@@ -154,29 +164,12 @@ def test_an_update_that_failed_is_not_retried_until_the_folder_changes(runbooks:
 
 
 def test_a_deferred_refresh_says_so_and_an_operator_forces_a_new_try(runbooks: Path, tmp_path: Path, monkeypatch):
-    from bot.commands.runbook import RunbookCommands
-    from bot.core.message import Identity, Message
-    from bot.core.registry import Invocation
-    from bot.knowledge import builder
-    from bot.knowledge.index import RunbookIndexError
-    from bot.knowledge.metrics import KnowledgeMetrics
-    from bot.metrics import Metrics
-
-    calls = []
-
-    def stopped(self: builder.Indexer, index: RunbookIndex) -> None:
-        calls.append(index.root)
-        raise RunbookIndexError("indexing took over 1800 s and was stopped")
-
     knowledge = KnowledgeBase(runbooks, tmp_path / "index")
     knowledge.refresh()
     before = knowledge.last_refresh
     metrics = Metrics.detached()
     KnowledgeMetrics(metrics).watch(knowledge)
-    monkeypatch.setattr(builder.Indexer, "update", stopped)
-    (runbooks / "howto" / "huge.md").write_text("# Huge\n\nA page the indexer never finishes.\n")
-    with pytest.raises(RunbookIndexError):
-        knowledge.refresh()
+    calls = failing_indexer(knowledge, monkeypatch)
     report = knowledge.refresh()
     assert report.deferred and not report.touched and report.sections == 5
     assert report.summary().startswith("not re-read: the last update failed (indexing took over 1800 s")
