@@ -1,8 +1,8 @@
 """The whoosh index of runbook sections, kept in step with a runbook directory.
 
 Each whoosh document is one section: its text and code as stored fields, and
-its analysed terms per field (see `analysis.section_terms`), so loading the
-ranker never re-analyses a runbook. The ranking itself runs in memory
+its analysed terms per field (see `analysis.section_terms`; the schema is in
+`stored`), so loading the ranker never re-analyses a runbook. The ranking itself runs in memory
 (`search.Ranker`): whoosh's own query path measured 9–11 ms per question on
 the shared corpus, over the whole search budget, and a posting list per
 term made re-indexing one large page cost ~0.5 s. Files are whoosh ID
@@ -32,10 +32,8 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh import writing
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.fields import ID, STORED, Schema
 
 from bot.errors import GntbotError
-from bot.knowledge.analysis import analyse_section
 from bot.knowledge.budget import Budget, Capacity, IndexFull
 from bot.knowledge.files import UnreadableRunbook, locate, read_runbook, runbook_files
 from bot.knowledge.manifest import (
@@ -47,52 +45,23 @@ from bot.knowledge.manifest import (
     write_manifest,
 )
 from bot.knowledge.markdown import parse_runbook
-from bot.knowledge.sections import Section
+from bot.knowledge.stored import (
+    DamagedIndex,
+    IndexedSection,
+    RunbookIndexError,
+    fields_to_section,
+    schema,
+    section_to_fields,
+)
 from bot.state.private import prepare_directory
 
-__all__ = ["IndexedSection", "RunbookIndex", "RunbookIndexError", "UpdateReport", "runbook_files"]
+__all__ = ["DamagedIndex", "IndexedSection", "RunbookIndex", "RunbookIndexError", "UpdateReport", "runbook_files"]
 
 log = logging.getLogger(__name__)
 
 _CODEC = W3Codec(compression=0)  # stored fields are small; zlib cost more than it saved
 MAX_SEGMENTS = 8  # incremental updates add segments; compact past this many
-_SEPARATOR = "\x1e"  # joins the trail and the code blocks in stored fields
 _NOT_DAMAGE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
-
-
-class RunbookIndexError(GntbotError):
-    """The index cannot be read or written."""
-
-
-class DamagedIndex(RunbookIndexError):
-    """The index on disk cannot be decoded; rebuilding it from the runbooks repairs it."""
-
-
-def _schema() -> Schema:
-    return Schema(
-        key=ID(unique=True, stored=True),
-        file=ID(stored=True),
-        heading=STORED,
-        title=STORED,
-        trail=STORED,
-        text=STORED,
-        code=STORED,
-        code_after=STORED,
-        anchor=STORED,
-        level=STORED,
-        position=STORED,
-        terms=STORED,
-        words=STORED,
-    )
-
-
-@dataclass(frozen=True)
-class IndexedSection:
-    """A section with what the ranker needs of it, as stored in the index."""
-
-    section: Section
-    terms: dict[str, dict[str, int]]  # field -> term -> frequency
-    words: dict[str, int]  # surface words -> frequency, for spelling correction
 
 
 @dataclass
@@ -127,54 +96,6 @@ class UpdateReport:
         if self.skipped:
             parts.append(f"{len(self.skipped)} skipped")
         return ("full rebuild: " if self.rebuilt else "") + ", ".join(parts) + f"; {self.sections} sections"
-
-
-def section_to_fields(section: Section) -> dict[str, object]:
-    field_terms, written = analyse_section(section)
-    return {
-        "key": section.key,
-        "file": section.file,
-        "heading": section.heading,
-        "title": section.title,
-        "trail": _SEPARATOR.join(section.trail),
-        "text": section.text,
-        "code": _SEPARATOR.join(section.code),
-        "code_after": list(section.code_after),
-        "anchor": section.anchor,
-        "level": section.level,
-        "position": section.position,
-        "terms": field_terms,
-        "words": written,
-    }
-
-
-def fields_to_section(fields: dict[str, object]) -> Section:
-    trail, code = str(fields["trail"]), str(fields["code"])
-    return Section(
-        file=str(fields["file"]),
-        heading=str(fields["heading"]),
-        title=str(fields["title"]),
-        level=_stored_number(fields["level"]),
-        trail=tuple(trail.split(_SEPARATOR)) if trail else (),
-        anchor=str(fields["anchor"]),
-        text=str(fields["text"]),
-        code=tuple(code.split(_SEPARATOR)) if code else (),
-        code_after=tuple(_stored_number(n) for n in _stored_list(fields.get("code_after", []))),
-        position=_stored_number(fields["position"]),
-    )
-
-
-def _stored_number(value: object) -> int:
-    """A number the index stored; anything else means its files were damaged."""
-    if isinstance(value, int):
-        return value
-    raise DamagedIndex(f"the search index is damaged (it holds {type(value).__name__} where it stored a number)")
-
-
-def _stored_list(value: object) -> list[object]:
-    if isinstance(value, list | tuple):
-        return list(value)
-    raise DamagedIndex(f"the search index is damaged (it holds {type(value).__name__} where it stored a list)")
 
 
 class RunbookIndex:
@@ -345,7 +266,7 @@ class RunbookIndex:
     def _create(self) -> None:
         shutil.rmtree(self._whoosh_dir, ignore_errors=True)
         self._prepare()
-        whoosh_index.create_in(self._whoosh_dir, _schema())
+        whoosh_index.create_in(self._whoosh_dir, schema())
 
     def _prepare(self) -> None:
         """Create the index folders private, or refuse them if others can write there."""

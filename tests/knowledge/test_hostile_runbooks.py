@@ -14,8 +14,9 @@ import pytest
 from whoosh import index as whoosh_index
 
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.index import RunbookIndex, section_to_fields
+from bot.knowledge.index import RunbookIndex
 from bot.knowledge.markdown import parse_runbook
+from bot.knowledge.stored import section_to_fields
 from bot.state.private import UnsafeDirectory
 
 SECRET = "root:$6$not-for-the-channel:19000:0:99999:7:::"
