@@ -31,36 +31,34 @@ def register(registry: Registry, service: ActionService | None, policy: AccessPo
     commands = ActionCommands(service, policy, settings, prefix)
     why = f"[-- WHY] (free text or ticket, put in the job's reason); {prefix}confirm TOKEN follows"
     add = functools.partial(registry.command, permission=Permission.VERIFIED)
-    add("migrate", usage="INSTANCE [NODE] [@cluster] [-- WHY]",
-        summary="live-migrate an instance to another node, after a confirmation",
-        details=f"DRBD instances go to their secondary; shared-storage and diskless ones to NODE, or where "
-                f"the cluster's iallocator says. {why}",
-        check=commands.check("migrate"))(functools.partial(commands.action, "migrate", True))
-    add("failover", usage="INSTANCE [@cluster] [-- WHY]",
-        summary="fail an instance over to another node (it is shut down and started there)",
-        details=f"For stopped instances, or where a live migration is impossible. {why}",
-        check=commands.check("failover"))(functools.partial(commands.action, "failover", False))
-    add("activate-disks", usage="INSTANCE [@cluster] [-- WHY]",
-        summary="activate an instance's disks (the fix for 'disk/N is degraded')",
-        details=why, check=commands.check("activate-disks"))(
-            functools.partial(commands.action, "activate-disks", False))
-    add("node-migrate", usage="NODE [@cluster] [-- WHY]",
-        summary="live-migrate every primary instance off a node, e.g. before a reboot",
-        details=f"The plan lists what moves, what cannot, and the N+1 consequence. The master is refused. {why}",
-        check=commands.check("node-migrate"))(functools.partial(commands.action, "node-migrate", False))
-    add("drain", usage="NODE [@cluster] [-- WHY]",
-        summary="empty a node for its reboot: drain it, migrate its primaries off, remember them",
-        details=f"The plan lists what moves and where, what cannot (local disks, stopped) and the N+1 "
-                f"consequence; the master is refused. The node is drained so nothing new lands on it, and the "
-                f"run is told in the node's reboot campaign (or one of its own). After the reboot, "
-                f"{prefix}migrate-back NODE brings the instances back. {why}",
-        check=commands.check("drain"))(functools.partial(commands.action, "drain", False))
-    add("migrate-back", usage="NODE [@cluster] [-- WHY]",
-        summary="after a reboot, bring back the instances a drain moved off a node",
-        details="Only those still where the drain put it, running, with their DRBD disks in sync (else it "
-                "says which disk is not, and waits for you to ask again); a drained node is undrained first. "
-                f"{why}",
-        check=commands.check("migrate-back"))(functools.partial(commands.action, "migrate-back", False))
+    def action(name: str, usage: str, summary: str, details: str, takes_node: bool = False) -> None:
+        """``!name``, a confirmed action; ``takes_node``: a target node may follow the instance."""
+        add(name, usage=usage, summary=summary, details=details, check=commands.check(name))(
+            functools.partial(commands.action, name, takes_node, usage))
+
+    action("migrate", "INSTANCE [NODE] [@cluster] [-- WHY]",
+           "live-migrate an instance to another node, after a confirmation",
+           f"DRBD instances go to their secondary; shared-storage and diskless ones to NODE, or where "
+           f"the cluster's iallocator says. {why}", takes_node=True)
+    action("failover", "INSTANCE [@cluster] [-- WHY]",
+           "fail an instance over to another node (it is shut down and started there)",
+           f"For stopped instances, or where a live migration is impossible. {why}")
+    action("activate-disks", "INSTANCE [@cluster] [-- WHY]",
+           "activate an instance's disks (the fix for 'disk/N is degraded')", why)
+    action("node-migrate", "NODE [@cluster] [-- WHY]",
+           "live-migrate every primary instance off a node, e.g. before a reboot",
+           f"The plan lists what moves, what cannot, and the N+1 consequence. The master is refused. {why}")
+    action("drain", "NODE [@cluster] [-- WHY]",
+           "empty a node for its reboot: drain it, migrate its primaries off, remember them",
+           f"The plan lists what moves and where, what cannot (local disks, stopped) and the N+1 "
+           f"consequence; the master is refused. The node is drained so nothing new lands on it, and the "
+           f"run is told in the node's reboot campaign (or one of its own). After the reboot, "
+           f"{prefix}migrate-back NODE brings the instances back. {why}")
+    action("migrate-back", "NODE [@cluster] [-- WHY]",
+           "after a reboot, bring back the instances a drain moved off a node",
+           "Only those still where the drain put it, running, with their DRBD disks in sync (else it "
+           "says which disk is not, and waits for you to ask again); a drained node is undrained first. "
+           f"{why}")
     add("confirm", usage="TOKEN", summary="confirm a planned action, in the room it was asked in",
         check=commands.approver_check)(commands.confirm)
     add("cancel", usage="TOKEN", summary="drop a planned action before it is confirmed",
@@ -100,13 +98,12 @@ class ActionCommands:
 
     # -- the commands ---------------------------------------------------------------
 
-    async def action(self, action: str, takes_node: bool, call: Invocation) -> Reply:
+    async def action(self, action: str, takes_node: bool, usage: str, call: Invocation) -> Reply:
         assert self.service is not None  # the check refused otherwise
         words, why = _reason(call.args)
         cluster, names = _split(words)
         if not names or len(names) > (2 if takes_node else 1):
-            return Reply.of(f"usage: {self.prefix}{call.name} "
-                            f"{'INSTANCE [NODE]' if takes_node else 'NAME'} [@cluster] [-- WHY]")
+            return Reply.of(f"usage: {self.prefix}{call.name} {usage}")
         node = names[1] if len(names) > 1 else None
         return Reply.of(*await self.service.request(self._actor(call.message), action, names[0], node, cluster, why))
 
