@@ -145,16 +145,12 @@ class InboundLimiter:
 
     def retry_after(self, sender: Sender) -> float:
         """Seconds until ``sender`` may send one more line."""
-        keys = [sender.key] if sender.key == sender.host else [sender.key, _share(sender.host)]
-        budgets = [self._budgets.get(key) for key in keys]
+        budgets = [self._budgets.get(key) for key, _ in _keys(sender)]
         return max((budget.bucket.wait_time() for budget in budgets if budget), default=0.0)
 
     def _spent_by(self, sender: Sender) -> list[_Budget]:
-        """``sender``'s own budget first, then its host's accounts' (unless it is its host)."""
-        own = self._touch(sender.key, 1)
-        if sender.key == sender.host:
-            return [own]
-        return [own, self._touch(_share(sender.host), HOST_SHARE)]
+        """``sender``'s own budget first, then its host's accounts'."""
+        return [self._touch(key, people) for key, people in _keys(sender)]
 
     def _touch(self, key: str, people: int) -> _Budget:
         now = self._clock()
@@ -176,8 +172,12 @@ class InboundLimiter:
             self._budgets.popitem(last=False)
 
 
-def _share(host: str) -> str:
-    return f"share:{host}"
+def _keys(sender: Sender) -> list[tuple[str, int]]:
+    """The budgets ``sender`` spends, with how many people's worth each holds: its
+    own, and its host's accounts' together (none for a sender keyed on its host)."""
+    if sender.key == sender.host:
+        return [(sender.key, 1)]
+    return [(sender.key, 1), (f"share:{sender.host}", HOST_SHARE)]
 
 
 class Backlog:

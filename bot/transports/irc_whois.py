@@ -68,17 +68,19 @@ class OpenWhois:
         return len(self._open)
 
     def ask(self, nick: str, asked: int) -> PendingWhois:
-        """Send a WHOIS for ``nick``, numbered ``asked``. If ``send`` refuses it (the
-        queue of requests is full), the answer is `WhoisBusy` at once, and nothing
-        is kept open: no reply is coming to be matched to it."""
+        """Send a WHOIS for ``nick``, numbered ``asked``. If too many are open (for
+        this nick, or nicks in all) or ``send`` refuses it (the queue of requests is
+        full), the answer is `WhoisBusy` at once, and nothing is kept open: no reply
+        is coming to be matched to it."""
         key = self._fold(nick)
         pending = PendingWhois(nick, asked)
-        if not self._send(nick):
+        queue = self._open.get(key, [])
+        # Forgetting an open WHOIS would hand its reply to the next one: refuse instead.
+        full = len(queue) >= _UNANSWERED_KEPT or (not queue and len(self._open) >= self.capacity)
+        if full or not self._send(nick):
             pending.done.set_exception(WhoisBusy(f"no room to ask WHOIS {nick}"))
             return pending
-        self._open[key] = [*self._open.pop(key, [])[-_UNANSWERED_KEPT:], pending]
-        while len(self._open) > self.capacity:  # their waiters time out: nobody is vouched for
-            del self._open[next(iter(self._open))]
+        self._open[key] = [*queue, pending]
         return pending
 
     def latest(self, nick: str) -> PendingWhois | None:

@@ -1,6 +1,6 @@
 """The identity tracker on its own, fed the replies an OFTC-like server sends
 (no account-tag, no account-notify: WHOIS 307 alone). The same path against
-the real ircd-hybrid + Anope pair is in test_hybrid_oftc.py; these cover what
+the real ircd-hybrid + Anope pair is in test_hybrid.py (its `oftc` fixture); these cover what
 a real server cannot be made to do on cue (late replies, 20,000 visitors)."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from bot.transports.irc_identity import (
     AccountTracker,
 )
 from bot.transports.irc_outbox import Outbox
+from bot.transports.irc_whois import OpenWhois, WhoisBusy
 
 
 def oftc_like(**options: Any) -> tuple[AccountTracker, list[str]]:
@@ -210,3 +211,21 @@ def test_when_the_whois_queue_is_full_the_sender_is_unverified_at_once():
     assert at_once and all(identity.account is None for identity in refused)  # fail closed, and at once
     assert [identity.account for identity in answered] == ["alice", "bob"]  # the replies still match theirs
     assert pending == 3
+
+
+def test_a_reply_answers_the_oldest_whois_even_when_more_were_asked_than_are_kept_open():
+    """Six WHOISes for one nick, unanswered: the ones past the bound are refused, none
+    is forgotten, so the server's first reply still answers the first question."""
+    async def scenario() -> tuple[int, list[bool]]:
+        sent: list[str] = []
+        open_whois = OpenWhois(lambda nick: sent.append(nick) is None, str.lower, 100)
+        asked = [open_whois.ask("alice", n) for n in range(1, 7)]
+        refused = [isinstance(p.done.exception(), WhoisBusy) if p.done.done() else False for p in asked]
+        open_whois.identified("alice")
+        answered = open_whois.end("alice")
+        assert answered is not None and len(sent) == refused.count(False)
+        return answered[0].asked, refused
+
+    first, refused = asyncio.run(scenario())
+    assert first == 1
+    assert refused == [False] * 4 + [True] * 2
