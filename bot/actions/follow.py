@@ -67,7 +67,8 @@ class Follower:
         self.prefix = prefix
         self.watching: dict[str, asyncio.Task[str]] = {}
         self.settling: dict[str, asyncio.Task[None]] = {}
-        self.watchers: dict[str, Watcher] = {}
+        self.watchers: dict[str, Watcher] = {}  # the jobs followed now
+        self.requests = 0  # RAPI requests of the watches that ended (the benchmark reads it)
         self.window = JOB_LIST_WINDOW
 
     async def run(self) -> None:
@@ -131,6 +132,8 @@ class Follower:
 
     def _watched(self, record: Record, task: asyncio.Task[str]) -> None:
         self.watching.pop(record.token, None)
+        ended = self.watchers.pop(record.token, None)
+        self.requests += ended.requests if ended is not None else 0
         if task.cancelled() or task.exception() is None:
             return
         log.error("watching the job of %s failed", record.token, exc_info=task.exception())

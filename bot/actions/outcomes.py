@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.actions.ledger import Record, Watched
 from bot.actions.plan import Plan
-from bot.ganeti.names import common_domain, strip_domain
+from bot.ganeti.names import short
 
 
 @dataclass(frozen=True)
@@ -132,5 +132,3 @@ def _migrate_back(record: Record, what: str, ending: Ending) -> str:
     return "; ".join(parts)
 
 
-def short(name: str) -> str:
-    return strip_domain(name, common_domain([name]))

@@ -23,6 +23,7 @@ from bot.ganeti.model import (
     Node,
 )
 from bot.ganeti.names import common_domain, strip_domain
+from bot.ganeti.sizes import mib
 
 READ_ONLY = ("INSTANCE_QUERY_DATA(",)
 """Job summaries that change nothing (``GET /2/instances/NAME/info``: shared locks only)."""
@@ -174,8 +175,3 @@ def shortener(names: Iterable[str]) -> Callable[[str], str]:
     return lambda name: strip_domain(name, domain)
 
 
-def mib(value: int | None) -> str:
-    """Sizes as gnt-* prints them."""
-    if value is None:
-        return "?"
-    return f"{value}M" if value < 1024 else f"{value / 1024:.1f}G"

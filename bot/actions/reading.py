@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bot.actions.plan import Refusal, Snapshot, mib, shortener
+from bot.actions.plan import Refusal, Snapshot, shortener
 from bot.ganeti.model import EXTERNALLY_MIRRORED, INTERNALLY_MIRRORED, Node
+from bot.ganeti.sizes import mib
 
 MIRRORED = INTERNALLY_MIRRORED | EXTERNALLY_MIRRORED
 # Known not to run. Other states (ERROR_nodedown: the node does not answer) are

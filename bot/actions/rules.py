@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from bot.actions import emptying, migrate_back
 from bot.actions.landing import peers
-from bot.actions.plan import Plan, Refusal, Request, Snapshot, mib
+from bot.actions.plan import Plan, Refusal, Request, Snapshot
 from bot.actions.reading import MIRRORED, STOPPED, jobs_fact, node_state
 from bot.ganeti.model import INTERNALLY_MIRRORED, Instance
+from bot.ganeti.sizes import mib
 
 NODE_RULES = {"node-migrate": emptying.node_migrate, "drain": emptying.drain,
               "migrate-back": migrate_back.migrate_back}

@@ -33,12 +33,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from bot.actions import outcomes
 from bot.actions.ledger import DONE, Ledger, Record, Watched
 from bot.actions.metrics import FAILED, SUCCEEDED, ActionMetrics
-from bot.actions.outcomes import Ending, short
+from bot.actions.outcomes import Ending
 from bot.actions.settings import ActionSettings
 from bot.ganeti.cluster import Cluster
 from bot.ganeti.clusters import Clusters
 from bot.ganeti.errors import RapiError, RapiNotFound, UnknownName
 from bot.ganeti.jobs import JobView
+from bot.ganeti.names import short
 
 log = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ from bot.ganeti.model import (
     Node,
 )
 from bot.ganeti.names import short
+from bot.ganeti.sizes import mib
 
 Row = Mapping[str, Any]
 
@@ -36,10 +37,6 @@ def names_node(host: str, node: str) -> bool:
     """Whether a campaign's ``host`` is the cluster's ``node``: the same name, or the node's
     short name (``fsn-node-03`` for ``fsn-node-03.torproject.org``)."""
     return host == node or host == short(node)
-
-
-def mib(value: int) -> str:
-    return f"{value / 1024:.1f}G" if value >= 1024 else f"{value}M"
 
 
 def preflight(node: str, nodes: Sequence[Node], instances: Iterable[Instance], empties: bool) -> list[str]:

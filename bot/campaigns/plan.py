@@ -23,8 +23,8 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from bot.campaigns.checks import mib
 from bot.ganeti.model import EXTERNALLY_MIRRORED, INTERNALLY_MIRRORED, Instance, Node
+from bot.ganeti.sizes import mib
 
 
 @dataclass(frozen=True)

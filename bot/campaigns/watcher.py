@@ -21,6 +21,7 @@ same door as the tooling's; a step the tooling already told changes nothing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -37,7 +38,7 @@ from bot.ganeti.capacity import redundancy
 from bot.ganeti.cluster import Cluster
 from bot.ganeti.details import disk_problems
 from bot.ganeti.errors import RapiError
-from bot.ganeti.model import JOB_FINISHED, JobDetail
+from bot.ganeti.model import JobDetail
 from bot.ganeti.names import short
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,6 @@ log = logging.getLogger(__name__)
 SOURCE = "gntbot-watcher"
 NODE_FIELDS = ("name", "bootid", "offline", "pinst_list")
 JOB_FIELDS = ("id", "status", "summary", "ops", "received_ts")
-INFO_WAIT = 0.5  # seconds between looks at an instance info job
 
 
 @dataclass
@@ -211,10 +211,12 @@ class Watcher:
         cluster = track.cluster
         primaries = set(self.service.store.primaries(campaign.id, host.name))
         nodes, instances = await cluster.run(lambda c: (c.nodes(), c.instances()))
-        problems = []
-        for instance in instances:
-            if instance.name in primaries and instance.disk_template == "drbd":
-                problems.extend(disk_problems(instance.name, await self._info(cluster, instance.name)))
+        mirrored = [instance.name for instance in instances
+                    if instance.name in primaries and instance.disk_template == "drbd"]
+        # The live disk status comes from an instance info job each (read users may run them).
+        infos = await asyncio.gather(*(cluster.run(functools.partial(_live_info, name)) for name in mirrored))
+        problems = [problem for name, info in zip(mirrored, infos, strict=True)
+                    for problem in disk_problems(name, info or {})]
         if problems:
             await self._warn(campaign, host, "before migrating back: " + "; ".join(problems[:8]) +
                              " — wait for the sync (gnt-cluster verify-disks), or the migrations will fail")
@@ -224,19 +226,6 @@ class Watcher:
             await self._warn(campaign, host, f"before migrating back: N+1 fails on {len(shortfalls)} node pair(s), "
                                              f"e.g. {short(worst.node)} lacks {checks.mib(worst.needed - worst.available)}"
                                              f" should {short(worst.peer)} fail")
-
-    async def _info(self, cluster: Cluster, name: str) -> dict[str, Any]:
-        """The live disk status of ``name``, from an instance info job (read users may run it)."""
-        job_id = int(await cluster.run(lambda c: c.client.get(f"/2/instances/{name}/info")))
-        deadline = self._clock() + cluster.settings.timeout
-        while True:
-            job = await cluster.run(lambda c: c.client.job(job_id))
-            if job.get("status") in JOB_FINISHED or self._clock() > deadline:
-                break
-            await asyncio.sleep(INFO_WAIT)
-        result = (job.get("opresult") or [{}])[0] if job.get("status") == "success" else {}
-        found = result.get(name) if isinstance(result, dict) else None
-        return found if isinstance(found, dict) else {}
 
     # -- telling the campaign --------------------------------------------------------
 
@@ -252,3 +241,7 @@ class Watcher:
             track.told.add(key)
         await self.service.submit(Note(new_id(), campaign.id, self._clock(), one_line(text), host.name, warning=True),
                                   SOURCE)
+
+
+def _live_info(name: str, cluster: Cluster) -> dict[str, Any] | None:
+    return cluster.query_data(name, live=True)

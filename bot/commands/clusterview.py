@@ -17,6 +17,7 @@ from bot.ganeti.capacity import MovableReport, RedundancyReport
 from bot.ganeti.details import InstanceDetail, NodeDetail
 from bot.ganeti.model import ClusterInfo, Group, Instance, Job, JobDetail, Node
 from bot.ganeti.names import common_domain, strip_domain
+from bot.ganeti.sizes import mib
 
 MAX_LINE = 400
 LOG_LINES = 5
@@ -38,17 +39,6 @@ def meaning(status: str, pnode: str, plural: bool = False) -> str:
     else:
         words = {"its": "its", "it": "it", "runs": "runs", "is_": "is"}
     return STATUS_MEANING[status].format(pnode=pnode, **words)
-
-
-def mib(value: int | None) -> str:
-    """Sizes as gnt-* prints them: 512M, 1.0G, 2.4T; ``?`` when unknown."""
-    if value is None:
-        return "?"
-    if value < 1024:
-        return f"{value}M"
-    if value < 1024 * 1024:
-        return f"{value / 1024:.1f}G"
-    return f"{value / (1024 * 1024):.1f}T"
 
 
 def ago(moment: datetime | None, now: datetime) -> str:

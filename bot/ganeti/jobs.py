@@ -8,7 +8,6 @@ Builds on the read-side `JobDetail` of `bot.ganeti.model` (log lines and the
   ``{"jobs": [[true, 41], [false, "why not"], ...]}``, one child job per
   instance; the parent succeeds as soon as they are *submitted*, so only the
   children say whether anything moved;
-- ``reason``: the reason trail of the first opcode, ``[[source, text, ns], ...]``;
 - ``selected_node``: the node the iallocator picked, from its log line.
 """
 
@@ -38,7 +37,6 @@ class Child:
 class JobView:
     detail: JobDetail
     children: tuple[Child, ...]
-    reason: tuple[tuple[str, str], ...]
 
     @property
     def id(self) -> int:
@@ -91,7 +89,7 @@ class JobView:
 
     @classmethod
     def from_rapi(cls, data: Mapping[str, Any]) -> JobView:
-        return cls(JobDetail.from_rapi(data), _children(data.get("opresult")), _reason(data.get("ops")))
+        return cls(JobDetail.from_rapi(data), _children(data.get("opresult")))
 
 
 def _children(results: Any) -> tuple[Child, ...]:
@@ -110,12 +108,3 @@ def _children(results: Any) -> tuple[Child, ...]:
                 found.append(Child(None, str(value)))
     return tuple(found)
 
-
-def _reason(ops: Any) -> tuple[tuple[str, str], ...]:
-    if not isinstance(ops, Sequence) or not ops or not isinstance(ops[0], Mapping):
-        return ()
-    trail = ops[0].get("reason")
-    if not isinstance(trail, Sequence):
-        return ()
-    return tuple((str(entry[0]), str(entry[1])) for entry in trail
-                 if isinstance(entry, Sequence) and len(entry) >= 2)

@@ -45,7 +45,7 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError
 from urllib3.exceptions import SSLError as TlsFailure
 
-from bot.ganeti import errors
+from bot.ganeti import errors, shapes
 from bot.ganeti.rapi import (
     Failure,
     Params,
@@ -141,7 +141,7 @@ class WriteClient(RapiClient):
             kind, text = self._status_failure(response, answer, path)
             raise kind(self.name, text)
         try:
-            return _job_id(json.loads(answer))
+            return shapes.job_id(json.loads(answer))
         except (ValueError, RecursionError):
             raise SubmissionUncertain(self.name, f"RAPI accepted {method} {path} but did not return a job ID; "
                                       "look at !jobs") from None
@@ -217,11 +217,3 @@ def _placement(target_node: str | None, iallocator: str | None) -> dict[str, str
 def _depends(job_id: int | None) -> dict[str, list[list[object]]]:
     return {"depends": [[job_id, ["success"]]]} if job_id is not None else {}
 
-
-def _job_id(value: Any) -> int:
-    """Job IDs are JSON numbers on current servers and digit strings on old ones."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    raise ValueError("not a job ID")
