@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.controls import CONTROL
 from bot.errors import GntbotError
 
 T = TypeVar("T")
 _MISSING: Any = object()
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, line/paragraph separators
 CONTROL_PROBLEM = ("holds a line break or another control character (CR, LF, NUL, tab, escape...); "
                    "these are never valid here: remove it")
 
@@ -277,7 +276,7 @@ def shown(key: str) -> str:
 def _holds_control(value: object) -> bool:
     """Whether ``value`` (a string, or a list of them, nested) holds a control character."""
     if isinstance(value, str):
-        return _CONTROL.search(value) is not None
+        return CONTROL.search(value) is not None
     if isinstance(value, list):
         return any(_holds_control(item) for item in value)
     return False

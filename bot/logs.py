@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
+
+from bot.controls import escaped
 
 _PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _escaped(text: str) -> str:
-    """``text`` with control characters as escapes (``\\n``, ``\\x1b``): a file name
-    or a chat line with a newline must not forge a log line of its own."""
-    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
+# A file name or a chat line with a newline must not forge a log line of its own:
+# every record is written with its control characters escaped (`escaped`).
 
 
 CONTINUED = "  | "  # starts every line of a record after its first
@@ -33,7 +29,7 @@ def _continued(text: str) -> str:
     """A traceback or stack as lines that each start with `CONTINUED`, escaped like a
     message: an exception's text (``ValueError("x\\n2025-01-01 ... INFO ...")``) is
     anyone's, and must not start a line that reads as a record of its own."""
-    return "\n".join(CONTINUED + _escaped(line) for line in text.split("\n"))
+    return "\n".join(CONTINUED + escaped(line) for line in text.split("\n"))
 
 
 class PlainFormatter(logging.Formatter):
@@ -44,7 +40,7 @@ class PlainFormatter(logging.Formatter):
         super().__init__(fmt)
 
     def formatMessage(self, record: logging.LogRecord) -> str:
-        return _escaped(super().formatMessage(record))
+        return escaped(super().formatMessage(record))
 
     def formatException(self, ei: logging._SysExcInfoType) -> str:
         return _continued(super().formatException(ei))

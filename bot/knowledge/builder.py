@@ -51,12 +51,6 @@ class Indexer:
         self._child: subprocess.Popen[str] | None = None
         self._closed = False
 
-    @property
-    def pid(self) -> int | None:
-        """The running child's process id, if one runs."""
-        child = self._child
-        return child.pid if child is not None else None
-
     def update(self, index: RunbookIndex, timeout: float = TIMEOUT) -> UpdateReport:
         """`RunbookIndex.update` of ``index``, run in a child process; its warnings are logged here."""
         with self._lock:
