@@ -18,7 +18,7 @@ from bot.core.dispatch import Dispatcher
 from bot.core.message import Identity, Message
 from bot.core.people import CONSOLE
 from bot.transports.base import Transport
-from bot.transports.text import inbound, no_controls
+from bot.transports.text import inbound, outbound
 
 
 class ConsoleTransport(Transport):
@@ -60,5 +60,5 @@ class ConsoleTransport(Transport):
             self._write(text)
 
     def _write(self, text: str, end: str = "\n") -> None:
-        self.stdout.write(no_controls(text) + end)
+        self.stdout.write(outbound(text) + end)
         self.stdout.flush()

@@ -7,7 +7,7 @@ short one elsewhere; inside a target, round robin between the hosts of the
 people whose questions they answer, and inside a host between those people
 (their budget keys), so one person's backlog, however many accounts it comes
 from, delays another's answer by a line or so, not by the whole backlog. Text is
-cleaned of anything IRC would misread (`bot.transports.text.no_controls`)
+cleaned of anything IRC would misread (`bot.transports.text.outbound`)
 and cut to fit the 512-byte line *as the server relays it*, prefix
 ``:nick!user@host`` included, at UTF-8 boundaries.
 
@@ -32,7 +32,7 @@ from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable
 
 from bot.transports.flood import BOT, HOST_SHARE, SHED, Sender, TokenBucket, split_utf8
-from bot.transports.text import no_controls
+from bot.transports.text import outbound
 
 LINE_LIMIT = 512
 _MAX_USER, _MAX_HOST = 10, 63  # worst case until the server shows our real mask
@@ -156,7 +156,7 @@ class Outbox:
         queue = self._chat.setdefault(target, _TargetQueue())
         queued = dropped = 0  # this requester's lines; dropped: theirs or others' shed for them
         for line in lines:
-            text = no_controls(line)
+            text = outbound(line)
             if not text.strip():
                 continue
             for piece in split_utf8(text, room):

@@ -7,11 +7,11 @@ and terminal escapes removed, NFKC (full-width ``！ｓｅａｒｃｈ`` is ``!s
 joiners, bidirectional controls, a combining mark with nothing to combine
 with), so that nothing a reader cannot see changes what the bot does.
 
-Out, for every line a transport sends, by the rules of its protocol: IRC
-and the console (`no_controls`) carry no control character at all (no CR, LF
+Out, for every line a transport sends (`outbound`), one rule that suits every
+protocol: IRC and the console carry no control character at all (no CR, LF
 or NUL, no CTCP marker; the bot sends no formatting of its own, and a terminal
-must not be driven by a runbook); XMPP (`xml_safe`) only characters that
-XML 1.0 allows, else the server drops the stream. Neither carries a
+must not be driven by a runbook), and XMPP only characters that XML 1.0
+allows, else the server drops the stream; the same set does both. None carries a
 bidirectional control (a runbook line with U+202E shows its text reversed, and
 can make a command read as another) or a noncharacter. Terminal escapes (``ESC [ 31 m``,
 from runbooks or job logs) go as a whole everywhere. Lines arrive here already
@@ -73,16 +73,7 @@ def _visible(text: str) -> list[str]:
     return kept
 
 
-def _outbound(line: str) -> str:
+def outbound(line: str) -> str:
+    """``line`` as any transport may send it: no control character or escape (nothing IRC or
+    a terminal would act on, all XML 1.0 allows), nothing that reorders or hides text."""
     return _UNSAFE.sub("", _ESCAPES.sub("", line.replace("\t", " ")))
-
-
-def no_controls(line: str) -> str:
-    """``line`` with nothing IRC or a terminal would act on: no control characters, no escapes,
-    nothing that reorders or hides text (bidi controls, noncharacters)."""
-    return _outbound(line)
-
-
-def xml_safe(line: str) -> str:
-    """``line`` with only the characters XML 1.0 allows (and no escapes, nor bidi controls)."""
-    return _outbound(line)

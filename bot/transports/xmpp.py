@@ -44,7 +44,7 @@ from bot.transports.session import (
     Session,
 )
 from bot.transports.settings import RoomSettings, XmppSettings
-from bot.transports.text import inbound, xml_safe
+from bot.transports.text import inbound, outbound
 from bot.transports.xmpp_client import hide_secrets, new_client
 
 MessageKind = Literal["chat", "groupchat"]
@@ -76,7 +76,7 @@ class XmppTransport(ReconnectingTransport):
 
 def message_body(lines: Sequence[str]) -> str:
     """One message for ``lines``: only characters XML 1.0 allows, so the server keeps the stream."""
-    return "\n".join(text for text in map(xml_safe, lines) if text.strip())
+    return "\n".join(text for text in map(outbound, lines) if text.strip())
 
 
 def budget_of(account: str | None, sender: slixmpp.JID, own_domain: str) -> Sender:

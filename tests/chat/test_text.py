@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.transports.conversation import read_line
-from bot.transports.text import MAX_INBOUND, inbound, no_controls, xml_safe
+from bot.transports.text import MAX_INBOUND, inbound, outbound
 
 from .fuzzkit import unseen
 
@@ -62,7 +62,7 @@ HOSTILE = ("\x1b[1;31mDANGER\x1b[0m \x1b]0;owned\x07 \x01ACTION dances\x01 a\x00
 
 
 def test_nothing_irc_would_misread_goes_out() -> None:
-    clean = no_controls(HOSTILE)
+    clean = outbound(HOSTILE)
     assert all(ord(char) >= 0x20 and not 0x7F <= ord(char) <= 0x9F for char in clean)
     assert "DANGER" in clean and "[1;31m" not in clean and "owned" not in clean
     assert clean.encode("utf-8")  # no lone surrogate left to fail the encoding
@@ -70,7 +70,7 @@ def test_nothing_irc_would_misread_goes_out() -> None:
 
 
 def test_an_xmpp_body_is_always_well_formed_xml() -> None:
-    body = xml_safe(HOSTILE)
+    body = outbound(HOSTILE)
     message = slixmpp.Message()
     message["to"], message["body"] = "ops@conference.example.org", body
     parsed = ElementTree.fromstring(str(message))  # what a server would parse
@@ -86,16 +86,16 @@ HOSTILE_TEXT = st.lists(st.one_of(st.text(), st.sampled_from(TROUBLE), st.sample
 
 @given(HOSTILE_TEXT)
 def test_no_outgoing_line_carries_a_control_a_bidi_control_or_a_noncharacter(text: str) -> None:
-    for clean in (no_controls(text), xml_safe(text)):
-        assert not any(unseen(char) or unicodedata.category(char) in ("Cc", "Cs") for char in clean), ascii(clean)
-        clean.encode("utf-8")  # raises on a lone surrogate
+    clean = outbound(text)
+    assert not any(unseen(char) or unicodedata.category(char) in ("Cc", "Cs") for char in clean), ascii(clean)
+    clean.encode("utf-8")  # raises on a lone surrogate
 
 
 @given(st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Cf", "Co", "Cn"))))
 def test_ordinary_text_goes_out_as_it_is(text: str) -> None:
-    assert no_controls(text) == xml_safe(text) == text
+    assert outbound(text) == text
 
 
 def test_bidi_controls_and_noncharacters_from_a_runbook_are_removed() -> None:
     line = "gnt-node list \u202eevil\u202c \u2067x\u2069 \u200f\u061c \ufffe\uffff \ufdd0 ok"
-    assert no_controls(line) == xml_safe(line) == "gnt-node list evil x    ok"
+    assert outbound(line) == "gnt-node list evil x    ok"
