@@ -45,8 +45,9 @@ async def requested(server: FakeRapi, path: str) -> None:
         await asyncio.sleep(0.01)
 
 
-def test_many_reloads_run_the_same_threads(fake_rapi, tls, tmp_path):
-    chat = Chat(pinned(fake_rapi, tls), knowledge=KnowledgeBase(SHIPPED_RUNBOOKS, tmp_path / "index"))
+@pytest.mark.lab
+def test_many_reloads_run_the_same_threads(lab_settings, tmp_path):
+    chat = Chat(lab_settings, knowledge=KnowledgeBase(SHIPPED_RUNBOOKS, tmp_path / "index"))
     before = frozenset(threading.enumerate())
 
     async def reloads() -> list[str]:
@@ -57,9 +58,9 @@ def test_many_reloads_run_the_same_threads(fake_rapi, tls, tmp_path):
         return answers
 
     answers = asyncio.run(reloads())
-    assert all(line.startswith("gnt-fsn: 5 instances") for line in answers[::2])
+    assert all(line.startswith("lab: 5 instances") for line in answers[::2])
     assert all(line.startswith("1. ") for line in answers[1::2])
-    assert len(threads("rapi-gnt-fsn", before)) <= WORKERS
+    assert len(threads("rapi-lab", before)) <= WORKERS
     assert len(threads("knowledge", before)) <= KNOWLEDGE_THREADS
     chat.app.close()
 
