@@ -112,7 +112,7 @@ class Application:
         catalogue = Clusters(clusters) if clusters else None
         if catalogue is not None:
             ClusterCommands(catalogue, config.bot.prefix).register(registry)
-            self._install_actions(config, registry, clusters, first)
+            self._install_actions(config, registry, catalogue, first)
         CampaignCommands(self.campaigns, config.bot.prefix, catalogue).register(registry)
         self.config, self.knowledge, self.clusters, self._runbook = config, knowledge, clusters, runbook
         self.policy = config.access
@@ -122,17 +122,16 @@ class Application:
         for removed in threads.values():
             removed.close()
 
-    def _install_actions(self, config: Config, registry: Registry, clusters: tuple[Cluster, ...],
-                         first: bool) -> None:
+    def _install_actions(self, config: Config, registry: Registry, clusters: Clusters, first: bool) -> None:
         """The action commands; the service and its state only the first time."""
         if first and self._act and config.actions is not None:
             self.store = Store.open(config.bot.state_dir)  # refuses a second bot on the same state
             prepare_directory(config.actions.audit_file.parent, "the audit log's directory")
-            self.actions = ActionService(config.actions, Clusters(clusters), Ledger(self.store),
+            self.actions = ActionService(config.actions, clusters, Ledger(self.store),
                                          AuditLog(config.actions.audit_file), self.dispatcher.announcer,
                                          ActionMetrics(self.metrics, config.actions), config.bot.prefix)
         elif self.actions is not None:
-            self.actions.clusters = Clusters(clusters)  # the reloaded settings (credentials, timeouts)
+            self.actions.clusters = clusters  # the reloaded settings (credentials, timeouts)
         settings = self.actions.settings if self.actions is not None else config.actions
         action_commands.register(registry, self.actions, config.access, settings, config.bot.prefix)
 
