@@ -21,7 +21,8 @@ from pathlib import Path
 
 from bot.knowledge.files import UnreadableRunbook, locate, runbook_entries
 
-SCHEMA_VERSION = 4  # 3: possessives and contractions as words; paragraphs and code order kept; 4: sizes
+SCHEMA_VERSION = 5  # 3: possessives and contractions as words; paragraphs and code order kept; 4: sizes;
+# 5: contractions typed without their apostrophe are stop words
 MANIFEST = "gntbot-manifest.json"
 
 

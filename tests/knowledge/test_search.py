@@ -46,6 +46,20 @@ def test_chat_words_reach_runbook_words(shipped):
     assert hits and hits[0].section.heading == "Accessing serial console"
 
 
+@pytest.mark.parametrize(("typed", "spelled"), [
+    ("the new node isnt reachable and the vms couldnt start",
+     "the new node is not reachable and the vms could not start"),
+    ("hbal vs hspace, which one tells me if theyre still fitting",
+     "hbal or hspace, which one tells me if they are still fitting"),
+])
+def test_contractions_typed_without_apostrophe_are_function_words(shipped, typed, spelled):
+    # "isnt" is not a technical word the runbooks lack: it must not count
+    # towards refusing the question, nor be spell-corrected into a topic.
+    as_typed, as_spelled = shipped.lookup(typed), shipped.lookup(spelled)
+    assert as_typed.answerable and as_spelled.answerable
+    assert [h.section.key for h in as_typed.hits] == [h.section.key for h in as_spelled.hits]
+
+
 def test_near_misses_are_refused_with_the_closest_sections(shipped):
     answer, closest = shipped.answer("how do i enable nested virtualization with vfio passthrough")
     assert answer is None and len(closest) == 3
