@@ -134,6 +134,11 @@ def v3() -> list[dict]:
     return blind("v3", "test")
 
 
+def v4(split: str) -> list[dict]:
+    """The third blind set: a third to look at and tune on (dev), two thirds only to report (test)."""
+    return blind("v4", split)
+
+
 def test_the_blind_set_is_split_once_half_and_half_per_collection():
     dev, test = v2("dev"), v2("test")
     assert all(item["id"].startswith("d") for item in dev)
@@ -146,7 +151,13 @@ def test_the_blind_set_is_split_once_half_and_half_per_collection():
         assert not set(in_dev) & set(in_test), f"{collection}: a question is in both splits"
 
 
-BLIND_SETS = {"v2": lambda: v2("dev") + v2("test"), "v3": v3}
+BLIND_SETS = {
+    "v2": lambda: v2("dev") + v2("test"),
+    "v3": v3,
+    "v4": lambda: v4("dev") + v4("test"),
+    "v4/dev": lambda: v4("dev"),
+    "v4/test": lambda: v4("test"),
+}
 
 
 @pytest.mark.parametrize(("version", "collection"), [(v, c) for v in BLIND_SETS for c in sorted(ROOTS)])
@@ -173,8 +184,57 @@ def test_the_second_blind_set_is_one_numbered_file_over_both_collections():
     assert per_collection["runbooks"] >= 50 and per_collection["corpus"] >= 80, per_collection
 
 
-def test_the_second_blind_set_repeats_no_question_of_the_earlier_sets():
-    earlier = [path for path in question_files() if path.parent.name != "v3"]
+def set_number(path: Path) -> int:
+    """The first set (``tests/questions/*.jsonl``) is 1; a blind set ``vN/`` is N."""
+    return int(path.parent.name[1:]) if path.parent != QUESTIONS else 1
+
+
+def repeats_of_earlier_sets(version: int, questions: list[dict]) -> list[str]:
+    """Ids of ``questions`` whose text (case and spacing ignored) is in a set written before them.
+
+    Only ids are returned, never the earlier questions: the blind sets were written without
+    reading the earlier ones, and a failing check must not show them either.
+    """
+    earlier = [path for path in question_files() if set_number(path) < version]
     seen = {normalised(item["q"]) for path in earlier for item in read_questions(path)}
-    repeated = [item["id"] for item in v3() if normalised(item["q"]) in seen]
+    return [item["id"] for item in questions if normalised(item["q"]) in seen]
+
+
+def test_the_second_blind_set_repeats_no_question_of_the_earlier_sets():
+    repeated = repeats_of_earlier_sets(3, v3())
     assert repeated == [], "v3 was written independently; these ids repeat an earlier question"
+
+
+def test_the_third_blind_set_is_numbered_across_its_two_files():
+    dev, test = v4("dev"), v4("test")
+    assert sorted(p.name for p in (QUESTIONS / "v4").glob("*.jsonl")) == ["dev.jsonl", "test.jsonl"]
+    for split in (dev, test):
+        ids = [item["id"] for item in split]
+        assert ids == sorted(ids), "each file is sorted by id"
+    every = sorted(item["id"] for item in dev + test)
+    assert every == [f"w{n:03d}" for n in range(1, len(every) + 1)], "ids w001... with no gap or repeat"
+    assert len(every) >= 160
+    per_collection = Counter(item["collection"] for item in dev + test)
+    assert per_collection["runbooks"] >= 55 and per_collection["corpus"] >= 95, per_collection
+
+
+def test_the_third_blind_set_is_split_one_third_dev_in_every_collection_and_kind():
+    dev, test = v4("dev"), v4("test")
+    in_dev = Counter((item["collection"], item["kind"]) for item in dev)
+    in_test = Counter((item["collection"], item["kind"]) for item in test)
+    for stratum in in_dev.keys() | in_test.keys():
+        total = in_dev[stratum] + in_test[stratum]
+        assert in_dev[stratum] == round(total / 3), (stratum, in_dev[stratum], total)
+    assert not {normalised(i["q"]) for i in dev} & {normalised(i["q"]) for i in test}
+
+
+def test_the_third_blind_set_repeats_no_question_of_the_earlier_sets():
+    repeated = repeats_of_earlier_sets(4, v4("dev") + v4("test"))
+    assert repeated == [], "v4 was written independently; these ids repeat an earlier question"
+
+
+def test_the_repeat_check_finds_a_repeat_without_showing_it():
+    earlier = read_questions(question_files()[0])[0]
+    copy = {"id": "w999", "q": "  " + earlier["q"].upper() + " "}
+    found = repeats_of_earlier_sets(4, [copy, {"id": "w998", "q": "a question nobody asked before"}])
+    assert found == ["w999"]  # only ids: a failure shows no earlier question
