@@ -6,17 +6,17 @@ question counts as a miss.
 
 Without --questions it measures the first question set, one file per collection, split by
 id (dev: odd ids, used while tuning; held-out: even ids). With --questions it measures the
-given file(s), e.g. the blind set of tests/questions/v2/: each question's collection comes
+given file(s), e.g. the blind set of tests/questions/v4/: each question's collection comes
 from --collection, else its own "collection" field, else the file's name. Such a run ends
-with one log line per collection, the record kept of every run of v2/test.jsonl
-(see tests/questions/v2/README.md). --misses never applies to a file named test.jsonl.
+with one log line per collection, the record kept of every run of a test.jsonl
+(see tests/questions/v4/README.md). --misses never applies to a file named test.jsonl.
 
 --half a|b keeps one fixed half of the given file(s): a change is decided on one half of
 the dev split and confirmed on the other, so that tuning on dev does not fool itself.
 
     python bench/quality.py [--misses] [--split dev|holdout|all]
-    python bench/quality.py --questions tests/questions/v2/dev.jsonl [--misses] [--half a|b]
-    python bench/quality.py --questions tests/questions/v2/test.jsonl [--both]
+    python bench/quality.py --questions tests/questions/v4/dev.jsonl [--misses] [--half a|b]
+    python bench/quality.py --questions tests/questions/v4/test.jsonl [--both]
 """
 
 from __future__ import annotations
