@@ -17,15 +17,24 @@ asking), so both tests below look only at *telling* words (`query.Word`):
   perfect, and a right section second or third still shows the question is
   covered).
 
+A pasted error text is judged apart (`quotes_error`): the page that
+explains an error quotes it, so when none of the candidate sections holds
+`MIN_QUOTED` of the word pairs of any error text the question pastes, the
+error is one no page explains, however many of its words the pages use
+("failed", "open", "device" are everywhere).
+
 With the semantic extra, a question the words alone would refuse is still
 answered when a candidate section means nearly the same (`RESCUE_COSINE`:
-"unplug a volume" and "Detaching a disk" share no word).
+"unplug a volume" and "Detaching a disk" share no word); not a pasted error
+no page quotes, whose meaning is near many pages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import itertools
+from collections.abc import Collection, Iterable, Sequence
 
+from bot.knowledge.analysis import STOP_WORDS
 from bot.knowledge.query import Query, Word
 
 MAX_UNKNOWN_SHARE = 0.35
@@ -33,6 +42,9 @@ MIN_KNOWN_COVERAGE = 0.35
 COVERAGE_DEPTH = 3
 EVERYDAY_WEIGHT = 0.5  # an everyday word nobody wrote counts half a technical one
 RESCUE_COSINE = 0.55
+MIN_QUOTED = 0.3  # share of an error text's word pairs the explaining page quotes
+QUOTE_DEPTH = 10  # best candidate sections searched for the quote
+QUOTE_CHARACTERS = 32_000  # read of each: a quote is near where its section talks of it
 
 
 def _weight(word: Word) -> float:
@@ -63,3 +75,19 @@ def answerable(query: Query, best: Sequence[Collection[str]]) -> bool:
     if not best or unknown_share(query) >= MAX_UNKNOWN_SHARE:
         return False
     return max(coverage(query, vocabulary) for vocabulary in best[:COVERAGE_DEPTH]) >= MIN_KNOWN_COVERAGE
+
+
+def word_pairs(plain: Sequence[str]) -> set[tuple[str, str]]:
+    """Each two consecutive words of ``plain``, unless both are function words
+    ("is not", "on the" are in every page)."""
+    return {pair for pair in itertools.pairwise(plain)
+            if pair[0] not in STOP_WORDS or pair[1] not in STOP_WORDS}
+
+
+def quotes_error(errors: Sequence[Sequence[str]], sections: Iterable[set[tuple[str, str]]]) -> bool:
+    """Does one of ``sections`` (their word pairs) quote one of the pasted
+    ``errors`` (their plain words, `pasted.error_texts`)? True without errors."""
+    wanted = [pairs for pairs in map(word_pairs, errors) if pairs]
+    if not wanted:
+        return True
+    return any(len(pairs & section) >= MIN_QUOTED * len(pairs) for section in sections for pairs in wanted)

@@ -1,4 +1,5 @@
-"""What a pasted shell session is about: what it printed, not what was typed.
+"""What a pasted shell session is about: what it printed, not what was typed,
+and the error texts it quotes.
 
 Operators paste the command they ran with the error it gave
 ("root@node1:~# gnt-instance add ... Failure: prerequisites not met ...").
@@ -15,10 +16,20 @@ from __future__ import annotations
 
 import re
 
+from bot.knowledge.analysis import words
 from bot.knowledge.blocks import HOST_PROMPT
 
 _PROMPT = re.compile(rf"(?:^|(?<=\s)){HOST_PROMPT}\s+")
 _PRINTED = re.compile(r"(?<=\s)[A-Z]")
+# How a program starts an error message, as opposed to an operator's words
+# about one ("the migration failed yesterday"): an upper-case level, a word
+# followed by a colon, or a capitalised phrase at the start of a message.
+_ERROR = re.compile(r"\b(?:ERROR|WARNING|FAILED|DENIED|FATAL)\b"
+                    r"|\b(?:[Ee]rror|[Ff]ailure|[Ff]ailed|[Ww]arning)(?=:)"
+                    r"|(?:^|(?<=[:>\]]\s))(?:Cannot|Could not|Unable to|Failed to|Unhandled)\b")
+ERROR_WORDS = 6  # words after the marker that make a quoted error text, not a remark
+ERROR_TEXTS = 4  # error texts read from one question, the first ones
+ERROR_CHARACTERS = 600  # read of each: an error message, not the rest of a long paste
 
 
 def printed(question: str) -> str:
@@ -37,3 +48,22 @@ def printed(question: str) -> str:
     kept.append(question[end:])
     text = " ".join(" ".join(kept).split())
     return text or question
+
+
+def plain_words(text: str) -> tuple[str, ...]:
+    """The lower-cased words of ``text`` made of letters only: numbers, host
+    names, paths and IDs left out, since they differ from one paste to the next."""
+    return tuple(word for word in words(text) if word.isalpha())
+
+
+def error_texts(question: str) -> list[tuple[str, ...]]:
+    """The error texts ``question`` quotes: the `plain_words` from each error
+    marker on, when there are at least `ERROR_WORDS` of them."""
+    texts: list[tuple[str, ...]] = []
+    for marker in _ERROR.finditer(question):
+        plain = plain_words(question[marker.start() : marker.start() + ERROR_CHARACTERS])
+        if len(plain) >= ERROR_WORDS:
+            texts.append(plain)
+            if len(texts) == ERROR_TEXTS:
+                break
+    return texts

@@ -17,7 +17,8 @@ Python, a couple of milliseconds per question:
    score of words and meaning (`semantic`);
 5. an answerability check (`answerability`) decides whether to answer at
    all: the best sections must contain enough of the question's distinctive
-   words (or, with the extra, one must be very close in meaning).
+   words (or, with the extra, one must be very close in meaning), and an
+   error text the question pastes must be quoted by one of the candidates.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from bot.knowledge.analysis import FIELDS, STOP_WORDS, terms, words, written_ter
 from bot.knowledge.answer import Hit
 from bot.knowledge.background import is_common
 from bot.knowledge.index import IndexedSection
+from bot.knowledge.pasted import error_texts, plain_words
 from bot.knowledge.query import Query, Word
 from bot.knowledge.sections import Section
 from bot.knowledge.semantic import SemanticReranker
@@ -220,6 +222,14 @@ class Ranker:
                 weighted += WEIGHTS[name] * tf / norm
         return weighted / (K1 + weighted)
 
+    def _word_pairs(self, number: int) -> set[tuple[str, str]]:
+        """The consecutive plain words of a section, for `answerability.quotes_error`
+        (made when a question pastes an error, for its candidates only: kept for
+        every section they would cost more memory than the whole ranker)."""
+        section = self.docs[number].section
+        text = " ".join((section.title, section.text, *section.code))
+        return answerability.word_pairs(plain_words(text[: answerability.QUOTE_CHARACTERS]))
+
     def _reranked(self, semantic: SemanticReranker, question: str,
                   candidates: list[tuple[int, float]]) -> tuple[list[tuple[int, float]], float]:
         """``candidates`` in the order of their fused score, and the best cosine among them."""
@@ -243,9 +253,12 @@ class Ranker:
         candidates = self._candidates(query, scores)
         best = [self.docs[number].vocabulary for number, _ in candidates[: answerability.COVERAGE_DEPTH]]
         answerable = answerability.answerable(query, best)
+        quoted = answerability.quotes_error(
+            error_texts(question), (self._word_pairs(n) for n, _ in candidates[: answerability.QUOTE_DEPTH]))
         if self.semantic is not None and candidates:
             candidates, closest = self._reranked(self.semantic, question, candidates)
             answerable = answerable or closest >= answerability.RESCUE_COSINE
+        answerable = answerable and quoted
         hits = [Hit(self.docs[number].section, score) for number, score in candidates[:limit]]
         return Ranking(hits, answerable)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from conftest import SHIPPED
 
+from bot.knowledge import pasted
 from bot.knowledge.answer import Hit, build_answer, command_lines, link
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.pasted import error_texts
 from bot.knowledge.sections import Section
 
 
@@ -72,6 +74,50 @@ def test_near_misses_are_refused_with_the_closest_sections(shipped):
     answer, closest = shipped.answer("how do i enable nested virtualization with vfio passthrough")
     assert answer is None and len(closest) == 3
     assert shipped.search("zfs zvol thin provisioning on ceph", 5) == []
+
+
+UNQUOTED_PASTE = ("root@fsn-node-01:~# gnt-instance startup test-01  Failure: command execution error: "
+                  "Could not start instance: Hypervisor error: Failed to start instance test-01: "
+                  "qemu-system-x86_64: -drive file=/dev/drbd4: Could not open '/dev/drbd4': Permission denied")
+
+
+def test_a_pasted_error_no_runbook_quotes_is_refused_with_the_closest_sections(shipped):
+    # Every word of it is in the runbooks ("instance", "start", "drbd", "open"...),
+    # but no page quotes the message: an answer would be a guess.
+    answer, closest = shipped.answer(UNQUOTED_PASTE)
+    assert answer is None
+    assert closest
+
+
+def test_the_same_failure_told_in_an_operators_words_is_answered(shipped):
+    # Words about an error ("fails", "could not open" mid-sentence) are not a
+    # pasted error text, and are judged like any question.
+    answer, _ = shipped.answer("gnt-instance startup test-01 fails, qemu says it could not open its drbd device")
+    assert answer is not None
+
+
+@pytest.mark.parametrize("remark", [
+    "the migration failed yesterday, how do i retry migrating the instance",
+    "unable to log into the console of a vm, how do i reach the serial console",
+    "i could not find how to add a disk to an instance",
+    "error when growing the disk of an instance, what is the procedure",
+])
+def test_an_operators_remark_about_a_failure_is_not_taken_for_a_pasted_error(remark):
+    assert error_texts(remark) == []
+
+
+def test_a_pasted_error_is_read_from_its_marker_without_numbers_or_names():
+    texts = error_texts("gnt-node add node4 -> Failure: command execution error: Node daemon on node4 didn't answer")
+    assert texts[0][:4] == ("failure", "command", "execution", "error")
+    assert "node4" not in texts[0]
+
+
+def test_a_paste_of_many_errors_is_read_in_bounded_parts():
+    # A hostile line of thousands of markers must not cost a pass over the
+    # rest of the line per marker.
+    texts = error_texts("ERROR: disk sync failed on the node because the peer vanished " * 2000)
+    assert len(texts) == pasted.ERROR_TEXTS
+    assert all(len(" ".join(text)) <= pasted.ERROR_CHARACTERS for text in texts)
 
 
 def test_an_empty_or_stop_word_question_is_not_answered(shipped):
