@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from actionkit import ALICE, Bot, fake_cluster_table, write_config
-from fakerapi import Answer, FakeRapi
+from fakerapi import IN_SYNC, Answer, FakeRapi, drbd_instance, info_job, listing
 
 from bot.campaigns import events
 from bot.ganeti import model
@@ -24,25 +23,6 @@ from bot.ganeti import model
 D = ".example.org"
 N1, N2, N3 = (f"fsn-node-0{n}{D}" for n in (1, 2, 3))
 WEB, DB = f"web{D}", f"db{D}"
-IN_SYNC = ["/dev/drbd0", 147, 0, None, None, False, 1]
-
-
-def listing(fields: tuple[str, ...], rows: list[dict[str, Any]]) -> bytes:
-    """A ``/2/query/RESOURCE`` answer."""
-    return json.dumps({"fields": [{"name": name} for name in fields],
-                       "data": [[[0, row.get(name)] for name in fields] for row in rows]}).encode()
-
-
-def drbd(name: str, pnode: str, snode: str) -> dict[str, Any]:
-    return {"name": name, "pnode": pnode, "snodes": [snode], "status": "running", "admin_state": "up",
-            "be/maxmem": 2048, "be/minmem": 2048, "be/auto_balance": True, "oper_ram": 2048, "disk_template": "drbd"}
-
-
-def info_job(name: str, sstatus: Any, status: str = "success") -> bytes:
-    disk = {"dev_type": "drbd", "pstatus": IN_SYNC, "sstatus": sstatus}
-    return json.dumps({"id": 900, "status": status, "summary": [f"INSTANCE_QUERY_DATA({name})"], "opstatus": [status],
-                       "opresult": [{name: {"disks": [disk]}}] if status == "success" else [["OpExecError", ["x"]]],
-                       "oplog": [[]], "received_ts": [1, 0], "start_ts": [1, 0], "end_ts": [2, 0]}).encode()
 
 
 @pytest.fixture
@@ -54,7 +34,7 @@ def server(tls) -> Iterator[FakeRapi]:
     nodes = [{"name": name, "role": role, "drained": name == N2, "vm_capable": True, "mtotal": 65536,
               "mfree": 60000} for name, role in ((N1, "M"), (N2, "D"), (N3, "C"))]
     fake.answer("/2/query/node", Answer(200, listing(model.NODE_FIELDS, nodes)))
-    fake.answer("/2/query/instance", Answer(200, listing(model.INSTANCE_FIELDS, [drbd(WEB, N3, N2), drbd(DB, N3, N2)])))
+    fake.answer("/2/query/instance", Answer(200, listing(model.INSTANCE_FIELDS, [drbd_instance(WEB, N3, N2), drbd_instance(DB, N3, N2)])))
     fake.answer("/2/query/job", Answer(200, listing(model.JOB_FIELDS, [])))
     fake.answer(f"/2/instances/{WEB}/info", Answer(200, b"900"))
     fake.answer(f"/2/instances/{DB}/info", Answer(200, b"901"))

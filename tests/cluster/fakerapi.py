@@ -6,18 +6,21 @@ Basic credentials like ``ganeti-rapi --require-authentication``, and records
 every request it gets so tests can count them and look at their parameters.
 Faults: a delay before answering, or no answer until the test opens a gate;
 any status code and headers; a body of any size, with or without a
-Content-Length; a different certificate.
+Content-Length; a different certificate. For cluster states the lab cannot
+show (it has no DRBD), `listing`, `drbd_instance` and `info_job` build answers.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import ssl
 import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -75,6 +78,34 @@ def recorded_path(name: str) -> str:
         if file == name:
             return path
     raise KeyError(name)
+
+
+# -- answers made up for a test (a cluster state the lab cannot show) ---------------
+
+IN_SYNC = ["/dev/drbd0", 147, 0, None, None, False, 1]  # a DRBD disk's status: in sync, not degraded
+
+
+def listing(fields: tuple[str, ...], rows: list[dict[str, Any]]) -> bytes:
+    """A ``/2/query/RESOURCE`` answer with ``fields`` of ``rows`` (a missing field: null)."""
+    return json.dumps({"fields": [{"name": name} for name in fields],
+                       "data": [[[0, row.get(name)] for name in fields] for row in rows]}).encode()
+
+
+def drbd_instance(name: str, pnode: str, snode: str, memory: int = 2048) -> dict[str, Any]:
+    """A running DRBD instance as a row of ``/2/query/instance``."""
+    return {"name": name, "pnode": pnode, "snodes": [snode], "status": "running", "admin_state": "up",
+            "be/maxmem": memory, "be/minmem": memory, "be/auto_balance": True, "oper_ram": memory,
+            "disk_template": "drbd"}
+
+
+def info_job(name: str, sstatus: Any, status: str = "success") -> bytes:
+    """``/2/jobs/ID`` of a finished live info job of ``name``: one DRBD disk, in sync on the
+    primary, ``sstatus`` on the secondary (None: no such device there); ``status`` other
+    than success: the job failed."""
+    disk = {"dev_type": "drbd", "pstatus": IN_SYNC, "sstatus": sstatus}
+    return json.dumps({"id": 900, "status": status, "summary": [f"INSTANCE_QUERY_DATA({name})"], "opstatus": [status],
+                       "opresult": [{name: {"disks": [disk]}}] if status == "success" else [["OpExecError", ["x"]]],
+                       "oplog": [[]], "received_ts": [1, 0], "start_ts": [1, 0], "end_ts": [2, 0]}).encode()
 
 
 class FakeRapi:
