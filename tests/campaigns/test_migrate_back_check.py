@@ -1,0 +1,193 @@
+"""What the channel hears from the watcher before a migrate-back: disks not in sync, N+1 short.
+
+The lab (tests/cluster/labctl.py) has no DRBD, so the cluster is the fault-injection
+server tests/cluster/fakerapi.py, answering as a cluster with DRBD instances would.
+The real watcher, campaign service and store follow a migrate-back reboot of
+fsn-node-02 the way the tooling runs one: the watcher reads web and db as the node's
+primaries, the tooling empties the node (web and db now run on fsn-node-03), the
+node's live data goes away (down) and comes back with a new boot id (up). Just
+then, before the tooling migrates the instances back, the watcher asks each
+remembered DRBD instance's live disk status and the cluster's N+1, and says what
+would make the migrations fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from clusterkit import Tls, make_tls, pinned
+from fakerapi import IN_SYNC, Answer, FakeRapi, drbd_instance, info_job, listing
+
+from bot.campaigns import watcher as watching
+from bot.campaigns.service import CampaignService, wait_idle
+from bot.campaigns.settings import CampaignSettings
+from bot.campaigns.state import Phase
+from bot.campaigns.store import CampaignStore
+from bot.campaigns.watcher import Watcher
+from bot.core.announce import Announcer
+from bot.ganeti import model
+from bot.ganeti.cluster import Cluster
+from bot.state.store import Store
+
+from .kit import start, step
+
+D = ".example.org"
+N1, N2, N3 = (f"fsn-node-0{n}{D}" for n in (1, 2, 3))
+WEB, DB, MAIL = f"web{D}", f"db{D}", f"mail{D}"
+CAMPAIGN = "ovs-2026-12"
+SETTINGS = CampaignSettings(rooms=("irc:#ops",), line_interval=0, hold_seconds=0, silence_seconds=0,
+                            watch_seconds=0.05)
+# One node listing serves both the watcher's own query and the cluster's node listing.
+NODE_FIELDS = tuple(dict.fromkeys(model.NODE_FIELDS + watching.NODE_FIELDS))
+SYNCING = ["/dev/drbd0", 147, 0, 42.5, 180, True, 1]
+DEGRADED = ["/dev/drbd0", 147, 0, None, None, True, 1]
+ADVICE = " — wait for the sync (gnt-cluster verify-disks), or the migrations will fail"
+
+
+def node(name: str, role: str = "C", mfree: int = 60000, bootid: str | None = "boot-1",
+         primaries: tuple[str, ...] = ()) -> dict[str, object]:
+    """A node as RAPI lists it; ``bootid`` None: its node daemon does not answer (no live data)."""
+    live = bootid is not None
+    return {"name": name, "role": role, "offline": False, "drained": False, "vm_capable": True,
+            "mtotal": 65536 if live else None, "mfree": mfree if live else None, "bootid": bootid,
+            "pinst_list": list(primaries)}
+
+
+def nodes(*rows: dict[str, object]) -> Answer:
+    return Answer(200, listing(NODE_FIELDS, list(rows)))
+
+
+def instances(*rows: dict[str, object]) -> Answer:
+    return Answer(200, listing(model.INSTANCE_FIELDS, list(rows)))
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
+    return make_tls(tmp_path_factory.mktemp("campaign-tls"))
+
+
+@pytest.fixture
+def server(tls: Tls) -> Iterator[FakeRapi]:
+    """fsn-node-02 holds web and db (their secondary: fsn-node-03); fsn-node-01, the master,
+    holds mail (secondary: fsn-node-03 too)."""
+    fake = FakeRapi(tls.cert_file, tls.key_file).start()
+    fake.answer("/2/nodes", Answer(200, json.dumps([{"id": name} for name in (N1, N2, N3)]).encode()))
+    fake.answer("/2/query/job", Answer(200, listing(watching.JOB_FIELDS, [])))
+    fake.answer("/2/query/node", nodes(node(N1, "M", primaries=(MAIL,)), node(N2, primaries=(DB, WEB)), node(N3)))
+    fake.answer("/2/query/instance", instances(drbd_instance(WEB, N2, N3), drbd_instance(DB, N2, N3),
+                                               drbd_instance(MAIL, N1, N3, memory=8192)))
+    for number, name in enumerate((WEB, DB)):
+        fake.answer(f"/2/instances/{name}/info", Answer(200, str(900 + number).encode()))
+        fake.answer(f"/2/jobs/{900 + number}", Answer(200, info_job(name, IN_SYNC)))
+    yield fake
+    fake.stop()
+
+
+def rebooted(server: FakeRapi, n3_free: int = 50000) -> None:
+    """fsn-node-02 answers again with a new boot id, empty; web and db run on fsn-node-03."""
+    server.answer("/2/query/node", nodes(node(N1, "M", primaries=(MAIL,)), node(N2, bootid="boot-2"),
+                                         node(N3, mfree=n3_free, primaries=(DB, WEB))))
+    server.answer("/2/query/instance", instances(drbd_instance(WEB, N3, N2), drbd_instance(DB, N3, N2),
+                                                 drbd_instance(MAIL, N1, N3, memory=8192)))
+
+
+async def until(check: Callable[[], bool], what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {timeout} s")
+        await asyncio.sleep(0.02)
+
+
+def warnings_of_a_reboot(server: FakeRapi, tls: Tls, tmp_path: Path, back: Callable[[], None]) -> list[str]:
+    """Follow fsn-node-02's reboot; ``back()`` sets what the cluster says once it answers
+    again. The warnings the channel heard, once the watcher has looked before the migrate-back."""
+    heard: list[str] = []
+
+    async def scenario() -> None:
+        with Store.open(tmp_path) as store:
+            announcer = Announcer()
+            announcer.attach("irc", lambda target, lines: heard.extend(lines))
+            service = CampaignService(CampaignStore(store), announcer, SETTINGS)
+            watcher = Watcher([Cluster(pinned(server, tls, cache_seconds=0))], service, SETTINGS)
+            watcher.attach()
+            await service.start()
+            try:
+                at = time.time()
+                await service.submit(start([N2], at, mode="migrate-back"), "reboot-script")
+                await service.submit(step(N2, "emptying", at, count=2), "reboot-script")
+                await until(lambda: service.store.primaries(CAMPAIGN, N2) == (DB, WEB), "primaries recorded")
+                for name in ("empty", "shutting-down"):
+                    await service.submit(step(N2, name, at, count=2), "reboot-script")
+                server.answer("/2/query/node", nodes(node(N1, "M", primaries=(MAIL,)), node(N2, bootid=None),
+                                                     node(N3, primaries=(DB, WEB))))
+                await until(lambda: host_phase(service) is Phase.DOWN, "down seen by the watcher")
+                back()
+                await until(lambda: host_phase(service) is Phase.UP, "up seen by the watcher")
+                seen = len(server.requests_for("/2/query/node"))
+                # The look before the migrate-back is in the round that saw it up: two more node
+                # listings (that look's own, the next round's) and it is over.
+                await until(lambda: len(server.requests_for("/2/query/node")) >= seen + 2, "the next round")
+                await wait_idle(service, 5)
+            finally:
+                await watcher.close()
+                await service.close()
+
+    asyncio.run(scenario())
+    return [line.split("] ", 1)[1] for line in heard if "] warning: " in line]
+
+
+def host_phase(service: CampaignService) -> Phase | None:
+    campaign = service.campaign(CAMPAIGN)
+    host = campaign.host(N2) if campaign else None
+    return host.phase if host else None
+
+
+def info_jobs_asked(server: FakeRapi) -> dict[str, list[str]]:
+    """Instance → the ``static`` parameter of each info job the watcher started for it."""
+    return {name: [seen.query.get("static", ["?"])[0] for seen in server.requests_for(f"/2/instances/{name}/info")]
+            for name in (WEB, DB)}
+
+
+@pytest.mark.parametrize(("sstatus", "state"), [
+    (SYNCING, "syncing (42%)"),
+    (DEGRADED, "degraded"),
+    (None, "is not active on its secondary"),  # not set up again since the reboot
+])
+def test_a_disk_still_syncing_degraded_or_not_set_up_again_is_named_before_the_migrate_back(
+        server, tls, tmp_path, sstatus, state):
+    def back() -> None:
+        rebooted(server)
+        server.answer("/2/jobs/900", Answer(200, info_job(WEB, sstatus)))
+
+    assert warnings_of_a_reboot(server, tls, tmp_path, back) == [
+        f"warning: {N2}: before migrating back: web disk/0 {state}{ADVICE}"]  # db is in sync: not named
+    assert info_jobs_asked(server) == {WEB: ["0"], DB: ["0"]}  # the disks' live status, once
+
+
+def test_no_warning_when_every_disk_is_in_sync_and_n_plus_1_holds(server, tls, tmp_path):
+    assert warnings_of_a_reboot(server, tls, tmp_path, lambda: rebooted(server)) == []
+    assert info_jobs_asked(server) == {WEB: ["0"], DB: ["0"]}  # it did look
+
+
+def test_two_instances_with_disks_not_in_sync_are_both_named_in_one_warning(server, tls, tmp_path):
+    def back() -> None:
+        rebooted(server)
+        server.answer("/2/jobs/900", Answer(200, info_job(WEB, None)))
+        server.answer("/2/jobs/901", Answer(200, info_job(DB, SYNCING)))
+
+    assert warnings_of_a_reboot(server, tls, tmp_path, back) == [
+        (f"warning: {N2}: before migrating back: web disk/0 is not active on its secondary; "
+        f"db disk/0 syncing (42%){ADVICE}")]
+
+
+def test_an_n_plus_1_shortfall_is_named_with_the_node_short_and_the_peer(server, tls, tmp_path):
+    # fsn-node-03 took web and db: 4 GiB free is too little to take mail (8 GiB) over from the master.
+    assert warnings_of_a_reboot(server, tls, tmp_path, lambda: rebooted(server, n3_free=4096)) == [
+        (f"warning: {N2}: before migrating back: N+1 fails on 1 node pair(s), e.g. fsn-node-03 lacks 4.0G "
+        "should fsn-node-01 fail")]
