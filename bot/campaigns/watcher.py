@@ -216,7 +216,8 @@ class Watcher:
         # The live disk status comes from an instance info job each (read users may run them).
         infos = await asyncio.gather(*(cluster.run(functools.partial(_live_info, name)) for name in mirrored))
         problems = [problem for name, info in zip(mirrored, infos, strict=True)
-                    for problem in disk_problems(name, info or {})]
+                    for problem in (disk_problems(name, info) if info is not None else
+                                    [f"{short(name)} disk status unknown (its info job failed or took too long)"])]
         if problems:
             await self._warn(campaign, host, "before migrating back: " + "; ".join(problems[:8]) +
                              " — wait for the sync (gnt-cluster verify-disks), or the migrations will fail")

@@ -8,7 +8,8 @@ primaries, the tooling empties the node (web and db now run on fsn-node-03), the
 node's live data goes away (down) and comes back with a new boot id (up). Just
 then, before the tooling migrates the instances back, the watcher asks each
 remembered DRBD instance's live disk status and the cluster's N+1, and says what
-would make the migrations fail.
+would make the migrations fail; a status the cluster did not give is not taken
+for "in sync".
 """
 
 from __future__ import annotations
@@ -104,9 +105,18 @@ async def until(check: Callable[[], bool], what: str, timeout: float = 10) -> No
         await asyncio.sleep(0.02)
 
 
-def warnings_of_a_reboot(server: FakeRapi, tls: Tls, tmp_path: Path, back: Callable[[], None]) -> list[str]:
+def rounds(server: FakeRapi) -> int:
+    """How many rounds the watcher has begun: each starts with its own node query."""
+    own = ",".join(watching.NODE_FIELDS)
+    return sum(seen.query.get("fields") == [own] for seen in server.requests_for("/2/query/node"))
+
+
+def warnings_of_a_reboot(server: FakeRapi, tls: Tls, tmp_path: Path, back: Callable[[], None],
+                         rounds_up: int = 1, clock: Callable[[], float] = time.monotonic) -> list[str]:
     """Follow fsn-node-02's reboot; ``back()`` sets what the cluster says once it answers
-    again. The warnings the channel heard, once the watcher has looked before the migrate-back."""
+    again. The warnings the channel heard once the watcher has been through ``rounds_up``
+    rounds since it saw the node up (the first looks before the migrate-back). ``clock``:
+    the cluster's, which keeps a RAPI failure for a few seconds."""
     heard: list[str] = []
 
     async def scenario() -> None:
@@ -114,7 +124,7 @@ def warnings_of_a_reboot(server: FakeRapi, tls: Tls, tmp_path: Path, back: Calla
             announcer = Announcer()
             announcer.attach("irc", lambda target, lines: heard.extend(lines))
             service = CampaignService(CampaignStore(store), announcer, SETTINGS)
-            watcher = Watcher([Cluster(pinned(server, tls, cache_seconds=0))], service, SETTINGS)
+            watcher = Watcher([Cluster(pinned(server, tls, cache_seconds=0), clock=clock)], service, SETTINGS)
             watcher.attach()
             await service.start()
             try:
@@ -129,10 +139,8 @@ def warnings_of_a_reboot(server: FakeRapi, tls: Tls, tmp_path: Path, back: Calla
                 await until(lambda: host_phase(service) is Phase.DOWN, "down seen by the watcher")
                 back()
                 await until(lambda: host_phase(service) is Phase.UP, "up seen by the watcher")
-                seen = len(server.requests_for("/2/query/node"))
-                # The look before the migrate-back is in the round that saw it up: two more node
-                # listings (that look's own, the next round's) and it is over.
-                await until(lambda: len(server.requests_for("/2/query/node")) >= seen + 2, "the next round")
+                seen = rounds(server)  # the round that saw it up has begun: once the next begins, it is over
+                await until(lambda: rounds(server) >= seen + rounds_up, "the next round")
                 await wait_idle(service, 5)
             finally:
                 await watcher.close()
@@ -191,3 +199,13 @@ def test_an_n_plus_1_shortfall_is_named_with_the_node_short_and_the_peer(server,
     assert warnings_of_a_reboot(server, tls, tmp_path, lambda: rebooted(server, n3_free=4096)) == [
         (f"warning: {N2}: before migrating back: N+1 fails on 1 node pair(s), e.g. fsn-node-03 lacks 4.0G "
         "should fsn-node-01 fail")]
+
+
+def test_disks_whose_status_the_cluster_did_not_give_are_not_passed_as_in_sync(server, tls, tmp_path):
+    def back() -> None:
+        rebooted(server)
+        server.answer("/2/jobs/900", Answer(200, info_job(WEB, None, status="error")))
+
+    assert warnings_of_a_reboot(server, tls, tmp_path, back) == [
+        f"warning: {N2}: before migrating back: web disk status unknown (its info job failed or took too long){ADVICE}"]
+
