@@ -174,8 +174,8 @@ class Watcher:
             await self._step(campaign, host, Step.UP)
         if (campaign.mode is Mode.MIGRATE_BACK and not track.back_checked
                 and (track.came_up or host.phase in (Phase.UP, Phase.INSTANCES_BACK))):
-            track.back_checked = True
             await self._before_migrate_back(campaign, host, track)
+            track.back_checked = True  # not before: a look RAPI failed is taken again next round
 
     async def _preflight(self, campaign: Campaign, host: HostState, track: _Tracked) -> None:
         nodes, instances = await track.cluster.run(lambda c: (c.nodes(), c.instances()))

@@ -9,12 +9,13 @@ node's live data goes away (down) and comes back with a new boot id (up). Just
 then, before the tooling migrates the instances back, the watcher asks each
 remembered DRBD instance's live disk status and the cluster's N+1, and says what
 would make the migrations fail; a status the cluster did not give is not taken
-for "in sync".
+for "in sync", and a look that RAPI failed is taken again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -209,3 +210,14 @@ def test_disks_whose_status_the_cluster_did_not_give_are_not_passed_as_in_sync(s
     assert warnings_of_a_reboot(server, tls, tmp_path, back) == [
         f"warning: {N2}: before migrating back: web disk status unknown (its info job failed or took too long){ADVICE}"]
 
+
+def test_a_look_that_rapi_failed_is_taken_again_in_the_next_round(server, tls, tmp_path):
+    def back() -> None:
+        rebooted(server)
+        listing_now = server.answer_for("/2/query/instance")
+        server.answer("/2/query/instance", Answer(502, b'{"code": 502, "message": "Master seems to be unreachable"}'), listing_now)
+        server.answer("/2/jobs/900", Answer(200, info_job(WEB, DEGRADED)))
+
+    rounds_15_s_apart = itertools.count(0, 15).__next__  # as in production: the failure kept is forgotten
+    assert warnings_of_a_reboot(server, tls, tmp_path, back, rounds_up=2, clock=rounds_15_s_apart) == [
+        f"warning: {N2}: before migrating back: web disk/0 degraded{ADVICE}"]
