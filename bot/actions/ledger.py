@@ -214,6 +214,14 @@ class Ledger:
             db.execute("UPDATE action_jobs SET state = ?, summary = ?, instance = ?, op = ? "
                        "WHERE token = ? AND job_id = ?", (state, summary, instance, op, token, job_id))
 
+    def submitted_job(self, cluster: str, job_id: int) -> bool:
+        """Whether the bot submitted job ``job_id`` of ``cluster`` for an action (whatever its state
+        now): its watcher follows that job and its children, and says how they ended."""
+        return bool(self.store.query(
+            "SELECT 1 FROM action_jobs JOIN action_requests USING (token) "
+            "WHERE action_requests.cluster = ? AND action_jobs.job_id = ? AND action_jobs.parent IS NULL",
+            (cluster, job_id)))
+
     def jobs(self, token: str) -> list[Watched]:
         rows = self.store.query("SELECT * FROM action_jobs WHERE token = ? ORDER BY job_id", (token,))
         return [Watched(row["token"], row["job_id"], row["parent"], row["state"], row["summary"], row["instance"],

@@ -58,10 +58,11 @@ class CampaignRuntime:
         if store is None:  # its connection belongs to this (the loop's) thread
             store = self._own_store = Store.open(self.config.bot.state_dir)
         self.service = CampaignService(CampaignStore(store), self.announcer, self.settings)
-        if clusters and self.settings.watch_seconds > 0:
-            self.watcher = Watcher(clusters, self.service, self.settings)
-            self.watcher.attach()
         actions = self._find_actions()
+        if clusters and self.settings.watch_seconds > 0:
+            self.watcher = Watcher(clusters, self.service, self.settings,
+                                   submitted_by_bot=actions.ledger.submitted_job if actions is not None else None)
+            self.watcher.attach()
         if actions is not None:
             driven = DrivenCampaigns(self.service, self.config.bot.prefix)
             driven.attach()

@@ -8,7 +8,8 @@ the host is under way, the watcher reads every ``watch_seconds``:
   an unchanged boot id then means it was *not* rebooted, which is worth saying;
 - the job list, while the node is being emptied: its node-migrate job and the
   children it submitted (`checks.migration`), so the channel hears how many
-  instances really left, and which could not, with Ganeti's reason;
+  instances really left, and which could not, with Ganeti's reason; unless
+  the bot itself submitted that job (a confirmed ``!drain``), see `_migration`;
 - the instances: once, when the node is reached, which were its primaries
   (kept in the store: what a migrate-back must bring home) and what will go
   wrong (`checks.preflight`); once more before the migrate-back, whether their
@@ -67,10 +68,15 @@ class _Tracked:
 
 class Watcher:
     def __init__(self, clusters: Sequence[Cluster], service: CampaignService, settings: CampaignSettings,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 submitted_by_bot: Callable[[str, int], bool] | None = None) -> None:
+        """``submitted_by_bot(cluster, job_id)``: whether that job is one of the bot's own actions
+        (`bot.actions.ledger.Ledger.submitted_job`), which tell how it ended themselves; None:
+        the bot runs no actions."""
         self.clusters = tuple(clusters)
         self.service = service
         self.settings = settings
+        self._submitted_by_bot = submitted_by_bot
         self._clock = clock
         self._tracked: dict[tuple[str, str], _Tracked] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -183,8 +189,20 @@ class Watcher:
             await self._warn(campaign, host, warning)
 
     async def _migration(self, campaign: Campaign, host: HostState, track: _Tracked, jobs: list[dict[str, Any]]) -> None:
+        """How the node-migrate job of ``host`` and its children ended, told once.
+
+        Not when the bot itself submitted that job (a confirmed ``!drain``): the action then
+        owns the job. It follows the job and its children from the ledger, across restarts,
+        says in the requester's room how each child ended (Ganeti's error for a failure), and
+        hands the campaign the host's step (`bot.campaigns.driven`). Telling the children here
+        as well would say every failure twice. The watcher tells what nobody else in the bot
+        follows: the tooling's ``gnt-node migrate``.
+        """
         parent = checks.parent_job(jobs, track.node, campaign.id, (host.started or 0) - 60)
         if parent is None:
+            return
+        if self._submitted_by_bot is not None and self._submitted_by_bot(track.cluster.name, parent["id"]):
+            track.migration_told = True
             return
         if parent.get("status") == "error":
             track.migration_told = True

@@ -54,6 +54,19 @@ def test_what_waits_survives_a_restart_and_holds_its_instance_and_nodes(tmp_path
         assert ledger.holder("lab", ("node2",), 2e12) is None  # past its deadline, even if not marked expired yet
 
 
+def test_the_jobs_the_bot_submitted_are_known_as_its_own_after_a_restart(tmp_path):
+    """What the campaign watcher asks before it tells a node-migrate's children (the action tells them)."""
+    with Store.open(tmp_path) as store:
+        ledger = Ledger(store)
+        ledger.add(record("abcde", deadline=1e12), 0.0)
+        ledger.submitted("abcde", (41, 42), 1.0)
+        ledger.add_children("abcde", 41, [43])
+    with Store.open(tmp_path) as store:
+        ledger = Ledger(store)
+        assert [ledger.submitted_job("lab", job) for job in (41, 42, 43, 44)] == [True, True, False, False]
+        assert not ledger.submitted_job("other-cluster", 41)  # job IDs are per cluster
+
+
 @pytest.fixture
 def audited(tmp_path):
     path = tmp_path / "state" / "audit.jsonl"

@@ -139,6 +139,13 @@ def test_drain_reboot_and_migrate_back_end_to_end(bot, view, action_lab, node3_l
             "(!drain node2 remembers them, and so does the bot's watch over a campaign of the reboot tooling)")
         action_lab.shut_down("node3")
         bot.wait_for(r"node3.ganeti.test: 2 instances migrated off, down, waiting for it to come back")
+        # The cluster watcher has looked at the jobs again since they ended (it does so before it can see
+        # a node go down). inst4's failure belongs to the drain that submitted it: the requester's lines say
+        # it, the round's and the outcome; the campaign, which follows the same node, does not say it again.
+        told = [said.text for said in bot.said if "please use failover" in said.text]
+        assert told == [next(text for text in told if re.search(r"(?:^|; )inst4: FAILED \(job", text)),
+                        f"alice: {outcome}"], told
+        assert not [line for line in campaign_lines(bot, campaign) if "could not migrate" in line]
         assert bot.text(ALICE, "!migrate-back node3").startswith(
             "not planned: node3.ganeti.test does not answer (down, or its node daemon is stopped)")
     action_lab.boot("node3")
