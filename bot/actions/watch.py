@@ -151,7 +151,7 @@ class Watcher:
 
     async def _parent_ended(self, record: Record, job: Watched, view: JobView, took: str, failure: str) -> list[str]:
         """The job the bot submitted (a node operation's: with the children Ganeti added)."""
-        children = [child.job_id for child in view.children if child.job_id is not None]
+        children = list(view.child_ids)
         refused = [child.error for child in view.children if child.job_id is None]
         summary = failure if not view.succeeded else f"done in {took}"
         if refused:

@@ -6,7 +6,8 @@
 - `migration`: which node-migrate jobs (and their children) belong to the
   campaign and how they ended: a job whose reason trail names the campaign,
   or a ``NODE_MIGRATE(node)`` received once the host was under way (the
-  team's script passes no reason of its own), and every child it submitted;
+  team's script passes no reason of its own), and every child it submitted
+  (their IDs as `bot.ganeti.jobs.JobView` reads them from the parent job);
 
 DRBD disks still syncing or degraded before a migrate-back are read by
 `bot.ganeti.details.disk_problems`.
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.ganeti.jobs import operation
 from bot.ganeti.model import (
     EXTERNALLY_MIRRORED,
     INTERNALLY_MIRRORED,
@@ -85,9 +87,6 @@ class Migration:
     failed: tuple[tuple[int, str], ...]  # (child job id, instance) that failed
 
 
-_SUMMARY = re.compile(r"^(NODE_MIGRATE|INSTANCE_MIGRATE)\((.+)\)$")
-
-
 def reasons(job: Row) -> str:
     """Every reason text of every opcode of ``job``, joined (for a substring test)."""
     texts = []
@@ -106,8 +105,7 @@ def parent_job(jobs: Sequence[Row], node: str, campaign: str, since: float) -> R
     """The latest ``NODE_MIGRATE(node)`` of the campaign (see the module docstring)."""
     found = None
     for job in jobs:
-        summary = _SUMMARY.match((job.get("summary") or [""])[0] or "")
-        if summary is None or summary.group(1) != "NODE_MIGRATE" or summary.group(2) != node:
+        if _operation(job) != ("NODE_MIGRATE", node):
             continue
         received = (job.get("received_ts") or [0, 0])[0]
         if names_campaign(job, campaign) or received >= since:
@@ -115,9 +113,8 @@ def parent_job(jobs: Sequence[Row], node: str, campaign: str, since: float) -> R
     return found
 
 
-def migration(parent: Row, parent_result: Any, jobs: Sequence[Row]) -> Migration:
-    """Where the children of ``parent`` (ids from its result) stand, from the job listing."""
-    children = child_ids(parent_result)
+def migration(parent: Row, children: Sequence[int], jobs: Sequence[Row]) -> Migration:
+    """Where the ``children`` of ``parent`` stand, from the job listing."""
     by_id = {job["id"]: job for job in jobs}
     moved: list[tuple[int, str]] = []
     failed: list[tuple[int, str]] = []
@@ -127,16 +124,14 @@ def migration(parent: Row, parent_result: Any, jobs: Sequence[Row]) -> Migration
         if job is None or job.get("status") not in JOB_FINISHED:
             finished = False
             continue
-        summary = _SUMMARY.match((job.get("summary") or [""])[0] or "")
-        instance = summary.group(2) if summary else f"job {child}"
+        instance = _operation(job)[1] or f"job {child}"
         (moved if job.get("status") == "success" else failed).append((child, instance))
     return Migration(parent["id"], finished and bool(parent.get("status")),
                      tuple(name for _, name in moved), tuple(failed))
 
 
-def child_ids(result: Any) -> list[int]:
-    """``[{"jobs": [[true, 21], [false, "error"]]}]`` → ``[21]``."""
-    first = result[0] if isinstance(result, list) and result else result
-    jobs = first.get("jobs") if isinstance(first, Mapping) else None
-    return [int(entry[1]) for entry in jobs or () if isinstance(entry, Sequence) and len(entry) == 2
-            and entry[0] is True and isinstance(entry[1], int | str) and str(entry[1]).isdigit()]
+def _operation(job: Row) -> tuple[str, str | None]:
+    """What a listed job does and to what, from its summary (a row without one: nothing)."""
+    summary = job.get("summary")
+    first = summary[0] if isinstance(summary, list) and summary else ""
+    return operation(first if isinstance(first, str) else "")

@@ -39,6 +39,7 @@ from bot.ganeti.capacity import redundancy
 from bot.ganeti.cluster import Cluster
 from bot.ganeti.details import disk_problems
 from bot.ganeti.errors import RapiError
+from bot.ganeti.jobs import JobView
 from bot.ganeti.model import JobDetail
 from bot.ganeti.names import short
 
@@ -58,7 +59,7 @@ class _Tracked:
     bootid: str | None = None
     recorded: bool = False
     preflight_done: bool = False
-    parent_result: Any = None
+    children: tuple[int, ...] | None = None  # of its node-migrate job, once that ended
     migration_told: bool = False
     went_down: bool = False
     came_up: bool = False
@@ -211,9 +212,9 @@ class Watcher:
             return
         if parent.get("status") != "success":
             return
-        if track.parent_result is None:
-            track.parent_result = (await track.cluster.run(lambda c: c.client.job(parent["id"]))).get("opresult")
-        found = checks.migration(parent, track.parent_result, jobs)
+        if track.children is None:
+            track.children = JobView.from_rapi(await track.cluster.run(lambda c: c.client.job(parent["id"]))).child_ids
+        found = checks.migration(parent, track.children, jobs)
         if not found.finished:
             return
         track.migration_told = True

@@ -59,19 +59,22 @@ class JobView:
         return self.detail.errors
 
     @property
+    def child_ids(self) -> tuple[int, ...]:
+        """The IDs of the child jobs Ganeti submitted (not those it could not)."""
+        return tuple(child.job_id for child in self.children if child.job_id is not None)
+
+    @property
     def op(self) -> str:
         """What the job does, from its summary: ``INSTANCE_MIGRATE(web1)`` → ``INSTANCE_MIGRATE``."""
-        found = self._summary()
-        return found.group(1) if found else ""
+        return self._operation()[0]
 
     @property
     def subject(self) -> str | None:
         """The instance or node the job works on, from its summary: ``web1``."""
-        found = self._summary()
-        return found.group(2) if found else None
+        return self._operation()[1]
 
-    def _summary(self) -> re.Match[str] | None:
-        return _SUMMARY.match(self.detail.job.summary[0]) if self.detail.job.summary else None
+    def _operation(self) -> tuple[str, str | None]:
+        return operation(self.detail.job.summary[0]) if self.detail.job.summary else ("", None)
 
     def last_log(self) -> str | None:
         return self.detail.log[-1].message if self.detail.log else None
@@ -90,6 +93,13 @@ class JobView:
     @classmethod
     def from_rapi(cls, data: Mapping[str, Any]) -> JobView:
         return cls(JobDetail.from_rapi(data), _children(data.get("opresult")))
+
+
+def operation(summary: str) -> tuple[str, str | None]:
+    """What a job's summary says it does, and to what: ``INSTANCE_MIGRATE(web1)`` →
+    ``("INSTANCE_MIGRATE", "web1")``; ``("", None)`` for a summary of another shape."""
+    found = _SUMMARY.match(summary)
+    return (found.group(1), found.group(2)) if found else ("", None)
 
 
 def _children(results: Any) -> tuple[Child, ...]:

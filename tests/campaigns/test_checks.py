@@ -48,9 +48,9 @@ def test_the_campaign_s_node_migrate_job_and_its_children_are_found_and_counted(
     assert parent["id"] == 20
     assert checks.parent_job(jobs, "n1", "ovs-77", since=1e9) is None  # ids match whole, not as a prefix
     assert checks.parent_job(jobs, "n1", "ovs-8", since=0)["id"] == 20  # no reason: the latest since it began
-    found = checks.migration(parent, [{"jobs": [[True, 21], [True, 22], [False, "no"]]}], jobs)
+    found = checks.migration(parent, (21, 22), jobs)
     assert (found.finished, found.moved, found.failed) == (True, ("web",), ((22, "old"),))
-    running = checks.migration(parent, [{"jobs": [[True, 21], [True, 24]]}], jobs)
+    running = checks.migration(parent, (21, 24), jobs)
     assert not running.finished
 
 
