@@ -45,6 +45,7 @@ RESCUE_COSINE = 0.55
 MIN_QUOTED = 0.3  # share of an error text's word pairs the explaining page quotes
 QUOTE_DEPTH = 10  # best candidate sections searched for the quote
 QUOTE_CHARACTERS = 32_000  # read of each: a quote is near where its section talks of it
+QUOTABLE_SECTIONS = 256  # sections whose `quotable` text is kept (pastes meet the same pages again)
 
 
 def _weight(word: Word) -> float:
@@ -84,10 +85,18 @@ def word_pairs(plain: Sequence[str]) -> set[tuple[str, str]]:
             if pair[0] not in STOP_WORDS or pair[1] not in STOP_WORDS}
 
 
-def quotes_error(errors: Sequence[Sequence[str]], sections: Iterable[set[tuple[str, str]]]) -> bool:
-    """Does one of ``sections`` (their word pairs) quote one of the pasted
-    ``errors`` (their plain words, `pasted.error_texts`)? True without errors."""
+def quotable(plain: Sequence[str]) -> str:
+    """A section's plain words as `quotes_error` searches them: one string,
+    each word between spaces (a few KB; a set of its word pairs would be ten
+    times that)."""
+    return f" {' '.join(plain)} "
+
+
+def quotes_error(errors: Sequence[Sequence[str]], sections: Iterable[str]) -> bool:
+    """Does one of ``sections`` (`quotable`) quote one of the pasted ``errors``
+    (their plain words, `pasted.error_texts`)? True without errors."""
     wanted = [pairs for pairs in map(word_pairs, errors) if pairs]
     if not wanted:
         return True
-    return any(len(pairs & section) >= MIN_QUOTED * len(pairs) for section in sections for pairs in wanted)
+    return any(sum(f" {first} {second} " in section for first, second in pairs) >= MIN_QUOTED * len(pairs)
+               for section in sections for pairs in wanted)

@@ -29,6 +29,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.knowledge import answerability
 from bot.knowledge.analysis import FIELDS, STOP_WORDS, terms, words, written_terms
@@ -73,6 +74,14 @@ def _sorted_in_steps(words: Iterable[str], step: int = 8192) -> list[str]:
     between whose steps other threads run."""
     items = list(words)
     return list(heapq.merge(*(sorted(items[start:start + step]) for start in range(0, len(items), step))))
+
+
+@lru_cache(maxsize=answerability.QUOTABLE_SECTIONS)
+def _quotable(section: Section) -> str:
+    """What `answerability.quotes_error` searches of ``section``, made when a
+    question pastes an error, for its candidates only."""
+    text = " ".join((section.title, section.text, *section.code))
+    return answerability.quotable(plain_words(text[: answerability.QUOTE_CHARACTERS]))
 
 
 @dataclass(frozen=True)
@@ -222,14 +231,6 @@ class Ranker:
                 weighted += WEIGHTS[name] * tf / norm
         return weighted / (K1 + weighted)
 
-    def _word_pairs(self, number: int) -> set[tuple[str, str]]:
-        """The consecutive plain words of a section, for `answerability.quotes_error`
-        (made when a question pastes an error, for its candidates only: kept for
-        every section they would cost more memory than the whole ranker)."""
-        section = self.docs[number].section
-        text = " ".join((section.title, section.text, *section.code))
-        return answerability.word_pairs(plain_words(text[: answerability.QUOTE_CHARACTERS]))
-
     def _reranked(self, semantic: SemanticReranker, question: str,
                   candidates: list[tuple[int, float]]) -> tuple[list[tuple[int, float]], float]:
         """``candidates`` in the order of their fused score, and the best cosine among them."""
@@ -254,7 +255,7 @@ class Ranker:
         best = [self.docs[number].vocabulary for number, _ in candidates[: answerability.COVERAGE_DEPTH]]
         answerable = answerability.answerable(query, best)
         quoted = answerability.quotes_error(
-            error_texts(question), (self._word_pairs(n) for n, _ in candidates[: answerability.QUOTE_DEPTH]))
+            error_texts(question), (_quotable(self.docs[n].section) for n, _ in candidates[: answerability.QUOTE_DEPTH]))
         if self.semantic is not None and candidates:
             candidates, closest = self._reranked(self.semantic, question, candidates)
             answerable = answerable or closest >= answerability.RESCUE_COSINE
