@@ -45,7 +45,7 @@ RESCUE_COSINE = 0.55
 MIN_QUOTED = 0.3  # share of an error text's word pairs the explaining page quotes
 QUOTE_DEPTH = 10  # best candidate sections searched for the quote
 QUOTE_CHARACTERS = 32_000  # read of each: a quote is near where its section talks of it
-QUOTABLE_SECTIONS = 256  # sections whose `quotable` text is kept (pastes meet the same pages again)
+QUOTABLE_SECTIONS = 256  # sections whose `quotable` text a ranker keeps (pastes meet the same pages again)
 
 
 def _weight(word: Word) -> float:

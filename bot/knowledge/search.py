@@ -29,7 +29,6 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from bot.knowledge import answerability
 from bot.knowledge.analysis import FIELDS, STOP_WORDS, terms, words, written_terms
@@ -76,14 +75,6 @@ def _sorted_in_steps(words: Iterable[str], step: int = 8192) -> list[str]:
     return list(heapq.merge(*(sorted(items[start:start + step]) for start in range(0, len(items), step))))
 
 
-@lru_cache(maxsize=answerability.QUOTABLE_SECTIONS)
-def _quotable(section: Section) -> str:
-    """What `answerability.quotes_error` searches of ``section``, made when a
-    question pastes an error, for its candidates only."""
-    text = " ".join((section.title, section.text, *section.code))
-    return answerability.quotable(plain_words(text[: answerability.QUOTE_CHARACTERS]))
-
-
 @dataclass(frozen=True)
 class Ranking:
     """The best sections for a question, and whether the best one answers it
@@ -122,6 +113,7 @@ class Ranker:
             vocabulary.update(indexed.words)
         self.speller = Speller(vocabulary)
         self.equivalents = equivalents()
+        self._quotables: dict[int, str] = {}  # section number -> `answerability.quotable`, made on demand
 
     # -- the question --------------------------------------------------------
 
@@ -231,6 +223,20 @@ class Ranker:
                 weighted += WEIGHTS[name] * tf / norm
         return weighted / (K1 + weighted)
 
+    def _quotable(self, number: int) -> str:
+        """What `answerability.quotes_error` searches of a section, made when a
+        question pastes an error, for its candidates only, and kept for the
+        next paste (at most `QUOTABLE_SECTIONS` at a time: then all are dropped)."""
+        text = self._quotables.get(number)
+        if text is None:
+            section = self.docs[number].section
+            whole = " ".join((section.title, section.text, *section.code))
+            text = answerability.quotable(plain_words(whole[: answerability.QUOTE_CHARACTERS]))
+            if len(self._quotables) >= answerability.QUOTABLE_SECTIONS:
+                self._quotables.clear()
+            self._quotables[number] = text
+        return text
+
     def _reranked(self, semantic: SemanticReranker, question: str,
                   candidates: list[tuple[int, float]]) -> tuple[list[tuple[int, float]], float]:
         """``candidates`` in the order of their fused score, and the best cosine among them."""
@@ -255,7 +261,7 @@ class Ranker:
         best = [self.docs[number].vocabulary for number, _ in candidates[: answerability.COVERAGE_DEPTH]]
         answerable = answerability.answerable(query, best)
         quoted = answerability.quotes_error(
-            error_texts(question), (_quotable(self.docs[n].section) for n, _ in candidates[: answerability.QUOTE_DEPTH]))
+            error_texts(question), (self._quotable(n) for n, _ in candidates[: answerability.QUOTE_DEPTH]))
         if self.semantic is not None and candidates:
             candidates, closest = self._reranked(self.semantic, question, candidates)
             answerable = answerable or closest >= answerability.RESCUE_COSINE
