@@ -31,7 +31,9 @@ no page quotes, whose meaning is near many pages.
 
 from __future__ import annotations
 
+import bisect
 import itertools
+from array import array
 from collections.abc import Collection, Iterable, Sequence
 
 from bot.knowledge.analysis import STOP_WORDS
@@ -44,7 +46,7 @@ EVERYDAY_WEIGHT = 0.5  # an everyday word nobody wrote counts half a technical o
 RESCUE_COSINE = 0.55
 MIN_QUOTED = 0.3  # share of an error text's word pairs the explaining page quotes
 QUOTE_DEPTH = 10  # best candidate sections searched for the quote
-QUOTE_CHARACTERS = 32_000  # read of each: a quote is near where its section talks of it
+QUOTE_CHARACTERS = 64_000  # read of each section (prose, then code): the quote is in there
 QUOTABLE_SECTIONS = 256  # sections whose `quotable` text a ranker keeps (pastes meet the same pages again)
 
 
@@ -85,18 +87,23 @@ def word_pairs(plain: Sequence[str]) -> set[tuple[str, str]]:
             if pair[0] not in STOP_WORDS or pair[1] not in STOP_WORDS}
 
 
-def quotable(plain: Sequence[str]) -> str:
-    """A section's plain words as `quotes_error` searches them: one string,
-    each word between spaces (a few KB; a set of its word pairs would be ten
-    times that)."""
-    return f" {' '.join(plain)} "
+def quotable(plain: Sequence[str]) -> array[int]:
+    """A section's word pairs as `quotes_error` searches them: their hashes,
+    sorted (8 bytes a pair; a set of the pairs themselves is some 40 times that)."""
+    return array("q", sorted({hash(pair) for pair in itertools.pairwise(plain)}))
 
 
-def quotes_error(errors: Sequence[Sequence[str]], sections: Iterable[str]) -> bool:
+def _holds(section: array[int], pair: tuple[str, str]) -> bool:
+    key = hash(pair)
+    at = bisect.bisect_left(section, key)
+    return at < len(section) and section[at] == key
+
+
+def quotes_error(errors: Sequence[Sequence[str]], sections: Iterable[array[int]]) -> bool:
     """Does one of ``sections`` (`quotable`) quote one of the pasted ``errors``
     (their plain words, `pasted.error_texts`)? True without errors."""
     wanted = [pairs for pairs in map(word_pairs, errors) if pairs]
     if not wanted:
         return True
-    return any(sum(f" {first} {second} " in section for first, second in pairs) >= MIN_QUOTED * len(pairs)
+    return any(sum(_holds(section, pair) for pair in pairs) >= MIN_QUOTED * len(pairs)
                for section in sections for pairs in wanted)

@@ -14,6 +14,7 @@ or to the next prompt.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from bot.knowledge.analysis import words
@@ -22,14 +23,18 @@ from bot.knowledge.blocks import HOST_PROMPT
 _PROMPT = re.compile(rf"(?:^|(?<=\s)){HOST_PROMPT}\s+")
 _PRINTED = re.compile(r"(?<=\s)[A-Z]")
 # How a program starts an error message, as opposed to an operator's words
-# about one ("the migration failed yesterday"): an upper-case level, a word
-# followed by a colon, or a capitalised phrase at the start of a message.
-_ERROR = re.compile(r"\b(?:ERROR|WARNING|FAILED|DENIED|FATAL)\b"
-                    r"|\b(?:[Ee]rror|[Ff]ailure|[Ff]ailed|[Ww]arning)(?=:)"
-                    r"|(?:^|(?<=[:>\]]\s))(?:Cannot|Could not|Unable to|Failed to|Unhandled)\b")
-ERROR_WORDS = 6  # words after the marker that make a quoted error text, not a remark
+# about one ("the migration failed yesterday", "Unable to start it, why?"): an
+# upper-case level or a capitalised word before a colon ("ERROR:", "Failure:"),
+# or a capitalised phrase where a program's message starts, after a colon, an
+# arrow or a bracket ("...: Could not open", "-> Cannot communicate").
+_ERROR = re.compile(r"\b(?:ERROR|WARNING|FAILED|FATAL|Error|Failure|Failed|Warning):"
+                    r"|(?<=[:>\]]\s)(?:Cannot|Could not|Unable to|Failed to|Unhandled)\b")
+# Where an operator's remark starts after a paste: a question mark, " -- ", " <-".
+_REMARK = re.compile(r"\?|\s--?\s|\s<-")
+ERROR_WORDS = 6  # words of an error text, at least: fewer are a remark, not a quoted message
 ERROR_TEXTS = 4  # error texts read from one question, the first ones
-ERROR_CHARACTERS = 600  # read of each: an error message, not the rest of a long paste
+ERROR_MARKERS = 16  # markers looked at in one question, the first ones
+ERROR_CHARACTERS = 600  # of one error text at most: a message, not a whole session
 
 
 def printed(question: str) -> str:
@@ -57,11 +62,19 @@ def plain_words(text: str) -> tuple[str, ...]:
 
 
 def error_texts(question: str) -> list[tuple[str, ...]]:
-    """The error texts ``question`` quotes: the `plain_words` from each error
-    marker on, when there are at least `ERROR_WORDS` of them."""
+    """The error texts ``question`` quotes, as `plain_words`: each runs from an
+    error marker to where a remark starts (a chained message, "Failure: ...:
+    Could not ...", is one text) and counts when it has at least `ERROR_WORDS`
+    words; the next one starts at the first marker after it."""
     texts: list[tuple[str, ...]] = []
-    for marker in _ERROR.finditer(question):
-        plain = plain_words(question[marker.start() : marker.start() + ERROR_CHARACTERS])
+    end = 0
+    for marker in itertools.islice(_ERROR.finditer(question), ERROR_MARKERS):
+        if marker.start() < end:
+            continue  # part of the text before
+        limit = marker.start() + ERROR_CHARACTERS
+        remark = _REMARK.search(question, marker.start(), limit)
+        end = remark.start() if remark else limit
+        plain = plain_words(question[marker.start() : end])
         if len(plain) >= ERROR_WORDS:
             texts.append(plain)
             if len(texts) == ERROR_TEXTS:

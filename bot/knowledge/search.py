@@ -26,8 +26,9 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
+from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from bot.knowledge import answerability
@@ -75,6 +76,16 @@ def _sorted_in_steps(words: Iterable[str], step: int = 8192) -> list[str]:
     return list(heapq.merge(*(sorted(items[start:start + step]) for start in range(0, len(items), step))))
 
 
+def _bounded(parts: Iterable[str], characters: int) -> Iterator[str]:
+    """``parts`` in order, cut once ``characters`` of them have been given (a
+    hostile page's megabytes are never joined)."""
+    for part in parts:
+        if characters <= 0:
+            return
+        yield part[:characters]
+        characters -= len(part)
+
+
 @dataclass(frozen=True)
 class Ranking:
     """The best sections for a question, and whether the best one answers it
@@ -113,7 +124,7 @@ class Ranker:
             vocabulary.update(indexed.words)
         self.speller = Speller(vocabulary)
         self.equivalents = equivalents()
-        self._quotables: dict[int, str] = {}  # section number -> `answerability.quotable`, made on demand
+        self._quotables: dict[int, array[int]] = {}  # section number -> `answerability.quotable`, made on demand
 
     # -- the question --------------------------------------------------------
 
@@ -223,19 +234,19 @@ class Ranker:
                 weighted += WEIGHTS[name] * tf / norm
         return weighted / (K1 + weighted)
 
-    def _quotable(self, number: int) -> str:
+    def _quotable(self, number: int) -> array[int]:
         """What `answerability.quotes_error` searches of a section, made when a
         question pastes an error, for its candidates only, and kept for the
         next paste (at most `QUOTABLE_SECTIONS` at a time: then all are dropped)."""
-        text = self._quotables.get(number)
-        if text is None:
+        found = self._quotables.get(number)
+        if found is None:
             section = self.docs[number].section
-            whole = " ".join((section.title, section.text, *section.code))
-            text = answerability.quotable(plain_words(whole[: answerability.QUOTE_CHARACTERS]))
+            text = "\n".join(_bounded((section.title, section.text, *section.code), answerability.QUOTE_CHARACTERS))
+            found = answerability.quotable(plain_words(text))
             if len(self._quotables) >= answerability.QUOTABLE_SECTIONS:
                 self._quotables.clear()
-            self._quotables[number] = text
-        return text
+            self._quotables[number] = found
+        return found
 
     def _reranked(self, semantic: SemanticReranker, question: str,
                   candidates: list[tuple[int, float]]) -> tuple[list[tuple[int, float]], float]:

@@ -6,8 +6,9 @@ more ram") are not the runbook's ("memory changes"). The re-ranker embeds
 the question once and re-orders those candidates by a fused score: mostly
 the cosine between question and section (`embedding`), partly the lexical
 score relative to the best one, so exact command names and pasted error
-texts still count. A section's cosine is that of its closest passage (the whole
-section or one of its chunks, `vectors.passages`). Passage vectors are
+texts still count. A section's cosine is the mean of its whole's and its
+closest passage's (the whole section or one of its chunks, `vectors.passages`:
+`PASSAGE_WEIGHT`). Passage vectors are
 computed when the index changes, only for passages whose text changed
 (`vectors`), one at a time.
 """

@@ -98,26 +98,38 @@ def test_the_same_failure_told_in_an_operators_words_is_answered(shipped):
 
 @pytest.mark.parametrize("remark", [
     "the migration failed yesterday, how do i retry migrating the instance",
-    "unable to log into the console of a vm, how do i reach the serial console",
-    "i could not find how to add a disk to an instance",
-    "error when growing the disk of an instance, what is the procedure",
+    "Unable to log into the console of a vm, how do i reach the serial console",
+    "Cannot migrate instance web1 to node2, what do I check first?",
+    "my migration FAILED again and i do not know what to do about it",
+    "hey, the instance migrate failed: what is the procedure to migrate an instance",
+    "the error: my instance won't start after migration, where do i look",
 ])
-def test_an_operators_remark_about_a_failure_is_not_taken_for_a_pasted_error(remark):
+def test_an_operators_remark_about_a_failure_is_not_taken_for_a_pasted_error(shipped, remark):
     assert error_texts(remark) == []
+    answer, _ = shipped.answer(remark)
+    assert answer is not None
 
 
-def test_a_pasted_error_is_read_from_its_marker_without_numbers_or_names():
-    texts = error_texts("gnt-node add node4 -> Failure: command execution error: Node daemon on node4 didn't answer")
+def test_a_quoted_error_is_read_up_to_the_operators_own_remark(shipped):
+    # The runbook quotes the line; the question that follows it must not
+    # dilute the quote into "no page quotes this".
+    pasted_line = "ERROR: node chi-node-08.example.org: unallocated drbd minor 0 is in use"
+    assert error_texts(f"{pasted_line} -- we just rebooted the node, is it safe to ignore for now") == \
+        error_texts(pasted_line)
+
+
+def test_a_chained_error_message_is_one_text_without_numbers_or_names():
+    texts = error_texts("gnt-node add node4 -> Failure: command execution error: Node daemon on node4 "
+                        "didn't answer queries within 10 seconds")
+    assert len(texts) == 1
     assert texts[0][:4] == ("failure", "command", "execution", "error")
-    assert "node4" not in texts[0]
+    assert "node4" not in texts[0] and "10" not in texts[0]
 
 
-def test_a_paste_of_many_errors_is_read_in_bounded_parts():
-    # A hostile line of thousands of markers must not cost a pass over the
-    # rest of the line per marker.
-    texts = error_texts("ERROR: disk sync failed on the node because the peer vanished " * 2000)
-    assert len(texts) == pasted.ERROR_TEXTS
-    assert all(len(" ".join(text)) <= pasted.ERROR_CHARACTERS for text in texts)
+def test_a_hostile_line_of_markers_gives_few_error_texts():
+    assert error_texts("ERROR:1 " * 10_000) == []
+    assert len(error_texts("ERROR: disk sync failed on the node because the peer vanished -- " * 2000)) \
+        == pasted.ERROR_TEXTS
 
 
 def test_an_empty_or_stop_word_question_is_not_answered(shipped):
