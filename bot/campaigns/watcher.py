@@ -46,6 +46,7 @@ from bot.ganeti.names import short
 log = logging.getLogger(__name__)
 
 SOURCE = "gntbot-watcher"
+BACK_CHECK_TRIES = 3  # rounds in which RAPI may fail the look before migrating back
 NODE_FIELDS = ("name", "bootid", "offline", "pinst_list")
 JOB_FIELDS = ("id", "status", "summary", "ops", "received_ts")
 
@@ -64,6 +65,7 @@ class _Tracked:
     went_down: bool = False
     came_up: bool = False
     back_checked: bool = False
+    back_tries: int = 0
     told: set[str] = field(default_factory=set)
 
 
@@ -181,8 +183,22 @@ class Watcher:
             await self._step(campaign, host, Step.UP)
         if (campaign.mode is Mode.MIGRATE_BACK and not track.back_checked
                 and (track.came_up or host.phase in (Phase.UP, Phase.INSTANCES_BACK))):
+            await self._check_before_migrate_back(campaign, host, track)
+
+    async def _check_before_migrate_back(self, campaign: Campaign, host: HostState, track: _Tracked) -> None:
+        """`_before_migrate_back`, taken again next round when RAPI failed it
+        (`BACK_CHECK_TRIES` rounds at most: a cluster that keeps failing must
+        not stall every later host of the campaign), then said to be impossible."""
+        track.back_tries += 1
+        track.back_checked = track.back_tries >= BACK_CHECK_TRIES
+        try:
             await self._before_migrate_back(campaign, host, track)
-            track.back_checked = True  # not before: a look RAPI failed is taken again next round
+        except RapiError:
+            if not track.back_checked:
+                raise
+            await self._warn(campaign, host, f"before migrating back: its disks could not be checked (RAPI failed "
+                                             f"{BACK_CHECK_TRIES} rounds in a row): check with gnt-cluster verify-disks")
+        track.back_checked = True
 
     async def _preflight(self, campaign: Campaign, host: HostState, track: _Tracked) -> None:
         nodes, instances = await track.cluster.run(lambda c: (c.nodes(), c.instances()))
@@ -234,12 +250,16 @@ class Watcher:
                     if instance.name in primaries and instance.disk_template == "drbd"]
         # The live disk status comes from an instance info job each (read users may run them).
         infos = await asyncio.gather(*(cluster.run(functools.partial(_live_info, name)) for name in mirrored))
-        problems = [problem for name, info in zip(mirrored, infos, strict=True)
-                    for problem in (disk_problems(name, info) if info is not None else
-                                    [f"{short(name)} disk status unknown (its info job failed or took too long)"])]
+        problems = [problem for name, info in zip(mirrored, infos, strict=True) if info is not None
+                    for problem in disk_problems(name, info)]
+        unknown = [short(name) for name, info in zip(mirrored, infos, strict=True) if info is None]
         if problems:
-            await self._warn(campaign, host, "before migrating back: " + "; ".join(problems[:8]) +
+            await self._warn(campaign, host, "before migrating back: " + _listed(problems) +
                              " — wait for the sync (gnt-cluster verify-disks), or the migrations will fail")
+        if unknown:
+            await self._warn(campaign, host, "before migrating back: " + _listed([f"{name} disk status unknown"
+                                                                                  for name in unknown]) +
+                             " (its info job failed or took too long) — check with gnt-cluster verify-disks")
         shortfalls = redundancy(nodes, instances).shortfalls
         if shortfalls:
             worst = shortfalls[0]
@@ -261,6 +281,12 @@ class Watcher:
             track.told.add(key)
         await self.service.submit(Note(new_id(), campaign.id, self._clock(), one_line(text), host.name, warning=True),
                                   SOURCE)
+
+
+def _listed(problems: list[str], most: int = 8) -> str:
+    """``problems`` joined for one line: the first ``most``, and how many more."""
+    more = f"; and {len(problems) - most} more" if len(problems) > most else ""
+    return "; ".join(problems[:most]) + more
 
 
 def _live_info(name: str, cluster: Cluster) -> dict[str, Any] | None:

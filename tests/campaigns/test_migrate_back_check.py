@@ -30,7 +30,7 @@ from bot.campaigns.service import CampaignService, wait_idle
 from bot.campaigns.settings import CampaignSettings
 from bot.campaigns.state import Phase
 from bot.campaigns.store import CampaignStore
-from bot.campaigns.watcher import Watcher
+from bot.campaigns.watcher import BACK_CHECK_TRIES, Watcher
 from bot.core.announce import Announcer
 from bot.ganeti import model
 from bot.ganeti.cluster import Cluster
@@ -208,7 +208,8 @@ def test_disks_whose_status_the_cluster_did_not_give_are_not_passed_as_in_sync(s
         server.answer("/2/jobs/900", Answer(200, info_job(WEB, None, status="error")))
 
     assert warnings_of_a_reboot(server, tls, tmp_path, back) == [
-        f"warning: {N2}: before migrating back: web disk status unknown (its info job failed or took too long){ADVICE}"]
+        (f"warning: {N2}: before migrating back: web disk status unknown (its info job failed or took too long)"
+         " — check with gnt-cluster verify-disks")]
 
 
 def test_a_look_that_rapi_failed_is_taken_again_in_the_next_round(server, tls, tmp_path):
@@ -221,3 +222,18 @@ def test_a_look_that_rapi_failed_is_taken_again_in_the_next_round(server, tls, t
     rounds_15_s_apart = itertools.count(0, 15).__next__  # as in production: the failure kept is forgotten
     assert warnings_of_a_reboot(server, tls, tmp_path, back, rounds_up=2, clock=rounds_15_s_apart) == [
         f"warning: {N2}: before migrating back: web disk/0 degraded{ADVICE}"]
+
+
+def test_a_look_rapi_keeps_failing_is_given_up_and_said_so(server, tls, tmp_path):
+    # A cluster that fails the look round after round must not stall the
+    # campaign's later rounds: after BACK_CHECK_TRIES the channel hears that the
+    # disks could not be checked, and what to do instead.
+    def back() -> None:
+        rebooted(server)
+        server.answer("/2/query/instance", Answer(502, b'{"code": 502, "message": "Master seems to be unreachable"}'))
+
+    rounds_15_s_apart = itertools.count(0, 15).__next__
+    assert warnings_of_a_reboot(server, tls, tmp_path, back, rounds_up=BACK_CHECK_TRIES + 1,
+                                clock=rounds_15_s_apart) == [
+        (f"warning: {N2}: before migrating back: its disks could not be checked (RAPI failed "
+         f"{BACK_CHECK_TRIES} rounds in a row): check with gnt-cluster verify-disks")]
