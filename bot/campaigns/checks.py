@@ -29,8 +29,10 @@ from bot.ganeti.model import (
     Instance,
     Node,
 )
-from bot.ganeti.names import short
+from bot.ganeti.names import listed, short
 from bot.ganeti.sizes import mib
+
+LISTED = 6  # instance names named in one warning, then how many more
 
 Row = Mapping[str, Any]
 
@@ -54,11 +56,11 @@ def preflight(node: str, nodes: Sequence[Node], instances: Iterable[Instance], e
     stopped = sorted(short(i.name) for i in primaries if i.admin_state != "up")
     if stopped:
         fate = "it stays here and reboots" if len(stopped) == 1 else "they stay here and reboot"
-        warnings.append(f"gnt-node migrate will report an error for {_listed(stopped)} (stopped: {fate} with the node)")
+        warnings.append(f"gnt-node migrate will report an error for {listed(stopped, LISTED)} (stopped: {fate} with the node)")
     local = sorted(f"{short(i.name)} ({i.disk_template})" for i in primaries if i.admin_state == "up"
                    and i.disk_template not in INTERNALLY_MIRRORED | EXTERNALLY_MIRRORED)
     if local:
-        warnings.append(f"{_listed(local)} cannot migrate (disks on this node only): down while it reboots")
+        warnings.append(f"{listed(local, LISTED)} cannot migrate (disks on this node only): down while it reboots")
     need: dict[str, int] = defaultdict(int)
     for instance in primaries:
         if instance.admin_state == "up" and instance.disk_template in INTERNALLY_MIRRORED and instance.snodes:
@@ -71,10 +73,6 @@ def preflight(node: str, nodes: Sequence[Node], instances: Iterable[Instance], e
             warnings.append(f"N+1: {short(target)} would need {mib(memory)} for its instances and has "
                             f"{mib(free)} free")
     return warnings
-
-
-def _listed(names: Sequence[str]) -> str:
-    return ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from bot.ganeti.details import disk_problems
 from bot.ganeti.errors import RapiError
 from bot.ganeti.jobs import JobView
 from bot.ganeti.model import JobDetail
-from bot.ganeti.names import short
+from bot.ganeti.names import listed, short
 
 log = logging.getLogger(__name__)
 
@@ -254,11 +254,11 @@ class Watcher:
                     for problem in disk_problems(name, info)]
         unknown = [short(name) for name, info in zip(mirrored, infos, strict=True) if info is None]
         if problems:
-            await self._warn(campaign, host, "before migrating back: " + _listed(problems) +
+            await self._warn(campaign, host, "before migrating back: " + listed(problems, 8, "; ") +
                              " — wait for the sync (gnt-cluster verify-disks), or the migrations will fail")
         if unknown:
-            await self._warn(campaign, host, "before migrating back: " + _listed([f"{name} disk status unknown"
-                                                                                  for name in unknown]) +
+            await self._warn(campaign, host, "before migrating back: " +
+                             listed([f"{name} disk status unknown" for name in unknown], 8, "; ") +
                              " (its info job failed or took too long) — check with gnt-cluster verify-disks")
         shortfalls = redundancy(nodes, instances).shortfalls
         if shortfalls:
@@ -281,12 +281,6 @@ class Watcher:
             track.told.add(key)
         await self.service.submit(Note(new_id(), campaign.id, self._clock(), one_line(text), host.name, warning=True),
                                   SOURCE)
-
-
-def _listed(problems: list[str], most: int = 8) -> str:
-    """``problems`` joined for one line: the first ``most``, and how many more."""
-    more = f"; and {len(problems) - most} more" if len(problems) > most else ""
-    return "; ".join(problems[:most]) + more
 
 
 def _live_info(name: str, cluster: Cluster) -> dict[str, Any] | None:

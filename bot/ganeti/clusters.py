@@ -18,7 +18,7 @@ from typing import TypeVar
 from bot.ganeti.cluster import Cluster
 from bot.ganeti.errors import AmbiguousName, RapiError, RapiNotFound, UnknownName
 from bot.ganeti.model import JobDetail
-from bot.ganeti.names import checked_name
+from bot.ganeti.names import checked_name, listed
 
 MAX_LISTED = 5
 T = TypeVar("T")
@@ -108,9 +108,8 @@ class Clusters:
         if len(matches) == 1:
             return matches[0]
         if matches:
-            listed = ", ".join(f"{found.name} @{found.cluster.name}" for found in matches[:MAX_LISTED])
-            more = f" and {len(matches) - MAX_LISTED} more" if len(matches) > MAX_LISTED else ""
-            raise AmbiguousName(f"{text} is ambiguous: {listed}{more}; give the full name or add @cluster")
+            candidates = listed([f"{match.name} @{match.cluster.name}" for match in matches], MAX_LISTED)
+            raise AmbiguousName(f"{text} is ambiguous: {candidates}; give the full name or add @cluster")
         raise _not_found(f"{kind} {text}", clusters, failures)
 
 

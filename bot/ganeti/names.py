@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from bot.ganeti.errors import InvalidName
 
@@ -42,6 +42,12 @@ def checked_job_id(text: str) -> int:
     if job_id is None:
         raise InvalidName(f"{text[:40]!r} is not a job ID (a number, as in gnt-job list)")
     return job_id
+
+
+def listed(items: Sequence[str], most: int, separator: str = ", ") -> str:
+    """The first ``most`` of ``items`` joined for one chat line, and how many more."""
+    more = f" and {len(items) - most} more" if len(items) > most else ""
+    return separator.join(items[:most]) + more
 
 
 def short(name: str) -> str:
