@@ -101,9 +101,8 @@ class Ranker:
     def __init__(self, sections: Sequence[IndexedSection], semantic: SemanticReranker | None = None) -> None:
         self.semantic = semantic
         self.docs = [_doc(indexed) for indexed in sections]
-        if semantic is not None:
-            rows = {key: row for row, key in enumerate(semantic.keys)}
-            self._semantic_rows = [rows[doc.section.key] for doc in self.docs]
+        if semantic is not None and semantic.sections != len(self.docs):
+            raise ValueError("the semantic re-ranker was built over other sections than the ranker")
         count = max(len(self.docs), 1)
         self.average = {f: sum(d.lengths[f] for d in self.docs) / count or 1.0 for f in FIELDS}
         df: Counter[str] = Counter()
@@ -251,7 +250,7 @@ class Ranker:
     def _reranked(self, semantic: SemanticReranker, question: str,
                   candidates: list[tuple[int, float]]) -> tuple[list[tuple[int, float]], float]:
         """``candidates`` in the order of their fused score, and the best cosine among them."""
-        cosines = semantic.cosines(question)[[self._semantic_rows[number] for number, _ in candidates]]
+        cosines = semantic.cosines(question)[[number for number, _ in candidates]]
         best = candidates[0][1]
         fused = [(number, semantic.fused(score, best, float(cosine)))
                  for (number, score), cosine in zip(candidates, cosines, strict=True)]

@@ -52,16 +52,17 @@ class SemanticReranker:
             texts.extend(passages(section))
         self.matrix, self.embedded = VectorCache(index_dir).matrix(texts, embedder.embed)
         self._starts = numpy.array(starts, dtype=numpy.intp)
-        self.keys = [section.key for section in sections]
+        self.sections = len(sections)
         if self.embedded:
             log.info("embedded %d changed passages", self.embedded)
 
     def cosines(self, question: str) -> np.ndarray:
-        """The cosine between ``question`` and each section (`PASSAGE_WEIGHT`), in
-        `keys` order. Of a pasted shell session the model reads what it printed (`pasted`)."""
+        """The cosine between ``question`` and each section (`PASSAGE_WEIGHT`), in the
+        order of the sections it was built over. Of a pasted shell session the model
+        reads what it printed (`pasted`)."""
         import numpy
 
-        if not self.keys:
+        if not self.sections:
             return numpy.zeros(0, dtype=numpy.float32)
         vector = self.embedder.embed([printed(question)])[0]
         every = self.matrix @ vector
