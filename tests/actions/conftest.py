@@ -1,10 +1,12 @@
-"""Fixtures for the action tests: a certificate for the fake RAPI, the fake RAPI, a background loop."""
+"""Fixtures for the action tests: a certificate for the fake RAPI, the fake RAPI, a background loop,
+and a read-only view of the real lab."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from actionkit import LabView
 from chat.harness import Loop
 from clusterkit import Tls, make_tls
 from fakerapi import FakeRapi, recorded
@@ -28,3 +30,9 @@ def server(tls: Tls) -> Iterator[FakeRapi]:
     fake = FakeRapi(tls.cert_file, tls.key_file, recorded()).start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture(scope="module")
+def view(action_lab) -> LabView:
+    """What the real lab holds now, read over RAPI (the lab tests' own eyes)."""
+    return LabView(action_lab)

@@ -22,7 +22,6 @@ from actionkit import (
     MALLORY,
     ROOM,
     Bot,
-    LabView,
     cluster_table,
     write_config,
 )
@@ -41,11 +40,6 @@ linked_rooms = [["irc:#ops", "xmpp:ops@conference.localhost"]]
 confirmation = "second"
 """
 XMPP_ROOM = "ops@conference.localhost"
-
-
-@pytest.fixture(scope="module")
-def view(action_lab) -> LabView:
-    return LabView(action_lab)
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,6 @@ from actionkit import (
     CAROL,
     DOMAIN,
     Bot,
-    LabView,
     cluster_table,
     write_config,
 )
@@ -46,11 +45,6 @@ hold_seconds = 0.3
 watch_seconds = 0.5
 silence_seconds = 0
 """
-
-
-@pytest.fixture(scope="module")
-def view(action_lab) -> LabView:
-    return LabView(action_lab)
 
 
 @pytest.fixture(scope="module")
