@@ -40,11 +40,14 @@ class Answer:
 
     section: Section
     gist: str
-    commands: tuple[str, ...]  # at most MAX_COMMANDS, each at most MAX_COMMAND_CHARS
     link: str
     more_commands: int = 0  # command lines of the section left out of ``commands``
     warnings: tuple[str, ...] = ()
-    steps: tuple[Block, ...] = ()
+    steps: tuple[Block, ...] = ()  # at most MAX_COMMANDS command lines, each at most MAX_COMMAND_CHARS
+
+    @property
+    def commands(self) -> tuple[str, ...]:
+        return tuple(line for step in self.steps if step.kind is Kind.COMMANDS for line in step.lines)
 
 
 def link(section: Section, base_url: str) -> str:
@@ -70,13 +73,12 @@ def build_answer(hit: Hit, base_url: str) -> Answer:
             kept = block.lines[:MAX_OUTPUT_LINES]
         if kept:
             steps.append(Block(block.kind, tuple(_clipped(line) for line in kept)))
-    commands = tuple(line for step in steps if step.kind is Kind.COMMANDS for line in step.lines)
+    kept_commands = sum(len(step.lines) for step in steps if step.kind is Kind.COMMANDS)
     return Answer(
         section=hit.section,
         gist=prose.gist(hit.section),
-        commands=commands,
         link=link(hit.section, base_url),
-        more_commands=total - len(commands),
+        more_commands=total - kept_commands,
         warnings=prose.warnings(hit.section),
         steps=tuple(steps),
     )
