@@ -2,7 +2,8 @@
 
 - `preflight`: before a node is emptied, what will go wrong or hurt: it is the
   master, stopped or non-mirrored instances that ``gnt-node migrate`` reports
-  as errors, secondaries without the memory to take its instances (N+1);
+  as errors, secondaries without the memory to take its instances (N+1, as
+  `bot.ganeti.capacity` counts it for a plan and ``!movable``);
 - `migration`: which node-migrate jobs (and their children) belong to the
   campaign and how they ended: a job whose reason trail names the campaign,
   or a ``NODE_MIGRATE(node)`` received once the host was under way (the
@@ -16,11 +17,11 @@ DRBD disks still syncing or degraded before a migrate-back are read by
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.ganeti.capacity import evacuation_shortfalls
 from bot.ganeti.jobs import operation
 from bot.ganeti.model import (
     EXTERNALLY_MIRRORED,
@@ -30,7 +31,6 @@ from bot.ganeti.model import (
     Node,
 )
 from bot.ganeti.names import listed, short
-from bot.ganeti.sizes import mib
 
 LISTED = 6  # instance names named in one warning, then how many more
 
@@ -61,17 +61,7 @@ def preflight(node: str, nodes: Sequence[Node], instances: Iterable[Instance], e
                    and i.disk_template not in INTERNALLY_MIRRORED | EXTERNALLY_MIRRORED)
     if local:
         warnings.append(f"{listed(local, LISTED)} cannot migrate (disks on this node only): down while it reboots")
-    need: dict[str, int] = defaultdict(int)
-    for instance in primaries:
-        if instance.admin_state == "up" and instance.disk_template in INTERNALLY_MIRRORED and instance.snodes:
-            need[instance.snodes[0]] += instance.maxmem or instance.minmem or 0
-    for target, memory in sorted(need.items()):
-        free = by_name[target].mfree if target in by_name else None
-        if free is None:
-            warnings.append(f"N+1: {short(target)}, the secondary of its instances, does not answer")
-        elif free < memory:
-            warnings.append(f"N+1: {short(target)} would need {mib(memory)} for its instances and has "
-                            f"{mib(free)} free")
+    warnings += [f"N+1: {shortfall}" for shortfall in evacuation_shortfalls({node}, nodes, instances)]
     return warnings
 
 

@@ -12,8 +12,9 @@ storage always have somewhere to go.
 
 Each group gets the N+1 check of its reboot: with all its nodes down at once,
 each secondary must have the memory for the DRBD instances that move to it,
-and the other nodes the memory for those on shared storage; instances with
-local disks go down with their node and are counted.
+and the other nodes the memory for those on shared storage
+(`capacity.evacuation_shortfalls`, the memory the instances hold now);
+instances with local disks go down with their node and are counted.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
+from bot.ganeti.capacity import evacuation_shortfalls
 from bot.ganeti.model import EXTERNALLY_MIRRORED, INTERNALLY_MIRRORED, Instance, Node
-from bot.ganeti.sizes import mib
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,7 @@ def reboot_plan(nodes: Sequence[Node], instances: Sequence[Instance], master: st
     members = [sorted(group) for group in colours]
     if master in planned:
         members.append([master])
-    by_name = {node.name: node for node in nodes}
-    groups = tuple(_checked(group, by_name, instances, master) for group in members)
+    groups = tuple(_checked(group, nodes, instances, master) for group in members)
     return Plan(groups, offline)
 
 
@@ -85,31 +85,9 @@ def conflicts(instances: Iterable[Instance], planned: set[str]) -> dict[str, set
     return edges
 
 
-def _checked(group: Sequence[str], nodes: dict[str, Node], instances: Sequence[Instance], master: str) -> Group:
+def _checked(group: Sequence[str], nodes: Sequence[Node], instances: Sequence[Instance], master: str) -> Group:
     down = set(group)
-    need: dict[str, int] = defaultdict(int)
-    anywhere = 0
-    local = []
-    for instance in instances:
-        if instance.pnode not in down or instance.admin_state != "up":
-            continue
-        memory = instance.maxmem or instance.minmem or 0
-        if instance.disk_template in INTERNALLY_MIRRORED and instance.snodes:
-            need[instance.snodes[0]] += memory
-        elif instance.disk_template in EXTERNALLY_MIRRORED:
-            anywhere += memory
-        else:
-            local.append(instance.name)
-    shortfalls = []
-    for target, memory in sorted(need.items()):
-        free = nodes[target].mfree if target in nodes else None
-        if free is None or not nodes[target].accepts_instances:
-            shortfalls.append(f"{target} (a secondary) cannot take instances")
-        elif free < memory:
-            shortfalls.append(f"{target} needs {mib(memory)}, has {mib(free)} free")
-    room = sum((node.mfree or 0) - need.get(name, 0) for name, node in nodes.items()
-               if name not in down and node.accepts_instances)
-    if anywhere and room < anywhere:
-        shortfalls.append(f"the other nodes have {mib(max(room, 0))} free for {mib(anywhere)} of "
-                          "shared-storage instances")
-    return Group(tuple(group), tuple(shortfalls), tuple(sorted(local)), master if master in down else "")
+    local = sorted(instance.name for instance in instances if instance.pnode in down and instance.admin_state == "up"
+                   and instance.disk_template not in INTERNALLY_MIRRORED | EXTERNALLY_MIRRORED)
+    shortfalls = evacuation_shortfalls(down, nodes, instances)
+    return Group(tuple(group), shortfalls, tuple(local), master if master in down else "")

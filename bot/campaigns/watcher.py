@@ -42,6 +42,7 @@ from bot.ganeti.errors import RapiError
 from bot.ganeti.jobs import JobView
 from bot.ganeti.model import JobDetail
 from bot.ganeti.names import listed, short
+from bot.ganeti.sizes import mib
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +265,7 @@ class Watcher:
         if shortfalls:
             worst = shortfalls[0]
             await self._warn(campaign, host, f"before migrating back: N+1 fails on {len(shortfalls)} node pair(s), "
-                                             f"e.g. {short(worst.node)} lacks {checks.mib(worst.needed - worst.available)}"
+                                             f"e.g. {short(worst.node)} lacks {mib(worst.needed - worst.available)}"
                                              f" should {short(worst.peer)} fail")
 
     # -- telling the campaign --------------------------------------------------------

@@ -10,15 +10,23 @@ failovers should node P fail".
 `movable` answers the runbook's grep pipeline: which instances on a node can
 run elsewhere without copying disks (DRBD to its secondary, shared or no
 storage to any node of the group), where they would go, and what that frees.
+`evacuation_shortfalls` is the same question for nodes going down together
+(a campaign's preflight, a reboot group): what would not fit.
+
+Both count what a live migration carries: the memory an instance holds now
+(`Instance.memory_in_use`), so that a plan, a preflight and ``!movable``
+give the same figures for the same cluster.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.ganeti.model import EXTERNALLY_MIRRORED, INTERNALLY_MIRRORED, Instance, Node
+from bot.ganeti.names import short
+from bot.ganeti.sizes import mib
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,41 @@ def movable(node_name: str, nodes: Sequence[Node], instances: Iterable[Instance]
         moves.append(Move(instance, target, instance.memory_in_use if not reason else 0, reason))
     moves.sort(key=lambda move: (not move.possible, -move.frees, move.instance.name))
     return MovableReport(node_name, tuple(moves))
+
+
+def evacuation_shortfalls(down: Collection[str], nodes: Sequence[Node],
+                          instances: Iterable[Instance]) -> tuple[str, ...]:
+    """What would not fit if every node in ``down`` were emptied at once.
+
+    Each running DRBD instance goes to its secondary, which must take
+    instances and have the memory for all that arrive there; the running
+    instances on shared storage go anywhere else, so the other nodes' memory
+    left after that must hold them. Instances with local disks stay (they go
+    down with their node) and are not counted here.
+    """
+    by_name = {node.name: node for node in nodes}
+    need: dict[str, int] = defaultdict(int)
+    anywhere = 0
+    for instance in instances:
+        if instance.pnode not in down or not instance.running:
+            continue
+        if instance.disk_template in INTERNALLY_MIRRORED and instance.snodes:
+            need[instance.snodes[0]] += instance.memory_in_use
+        elif instance.disk_template in EXTERNALLY_MIRRORED:
+            anywhere += instance.memory_in_use
+    shortfalls = []
+    for target, memory in sorted(need.items()):
+        node = by_name.get(target)
+        if node is None or target in down or not node.accepts_instances:
+            shortfalls.append(f"{short(target)} (a secondary) cannot take instances")
+        elif (node.mfree or 0) < memory:
+            shortfalls.append(f"{short(target)} needs {mib(memory)}, has {mib(node.mfree)} free")
+    room = sum((node.mfree or 0) - need.get(name, 0) for name, node in by_name.items()
+               if name not in down and node.accepts_instances)
+    if anywhere and room < anywhere:
+        shortfalls.append(f"the other nodes have {mib(max(room, 0))} free for {mib(anywhere)} of "
+                          "shared-storage instances")
+    return tuple(shortfalls)
 
 
 def _target(instance: Instance, home: Node | None, nodes: dict[str, Node],

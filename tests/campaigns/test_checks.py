@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.campaigns import checks
+from bot.ganeti import capacity
 from bot.ganeti.details import disk_problems
 from bot.ganeti.model import Instance, Node
 
@@ -12,10 +13,11 @@ def node(name: str, mfree: int, role: str = "C") -> Node:
 
 
 def instance(name: str, pnode: str, snode: str = "", state: str = "up", template: str = "drbd",
-             memory: int = 4096) -> Instance:
+             memory: int = 4096, in_use: int | None = None) -> Instance:
     return Instance.from_row({"name": name, "pnode": pnode, "snodes": [snode] if snode else [],
                               "admin_state": state, "status": "running" if state == "up" else "ADMIN_down",
-                              "disk_template": template, "be/maxmem": memory, "be/minmem": memory})
+                              "disk_template": template, "be/maxmem": memory, "be/minmem": memory,
+                              "oper_ram": in_use})
 
 
 def test_preflight_names_the_master_stopped_and_local_instances_and_a_short_secondary():
@@ -29,9 +31,30 @@ def test_preflight_names_the_master_stopped_and_local_instances_and_a_short_seco
         "first (gnt-cluster master-failover on a candidate)"),
         "gnt-node migrate will report an error for old (stopped: it stays here and reboots with the node)",
         "tmp (plain) cannot migrate (disks on this node only): down while it reboots",
-        "N+1: n2 would need 12.0G for its instances and has 5.9G free",
+        "N+1: n2 needs 12.0G, has 5.9G free",
     ]
     assert len(checks.preflight("n1.example.org", nodes, instances, empties=False)) == 1
+
+
+def test_preflight_counts_the_memory_instances_hold_as_movable_does():
+    """A guest ballooned down to 4G fits in 5.9G although its maxmem is 12G:
+    the preflight and ``!movable`` must not contradict each other."""
+    nodes = [node("n1", 60000), node("n2", 6000), node("n3", 60000)]
+    instances = [instance("web", "n1", "n2", memory=12288, in_use=4096)]
+    assert capacity.movable("n1", nodes, instances).possible
+    assert checks.preflight("n1", nodes, instances, empties=True) == []
+    instances = [instance("web", "n1", "n2", memory=12288, in_use=8192)]
+    assert not capacity.movable("n1", nodes, instances).possible
+    assert checks.preflight("n1", nodes, instances, empties=True) == ["N+1: n2 needs 8.0G, has 5.9G free"]
+
+
+def test_preflight_names_a_secondary_that_cannot_take_instances_and_shared_storage_without_room():
+    nodes = [node("n1", 60000), Node.from_row({"name": "n2", "role": "R", "offline": True}), node("n3", 2000)]
+    instances = [instance("web", "n1", "n2"), instance("san", "n1", template="sharedfile", memory=3072)]
+    assert checks.preflight("n1", nodes, instances, empties=True) == [
+        "N+1: n2 (a secondary) cannot take instances",
+        "N+1: the other nodes have 2.0G free for 3.0G of shared-storage instances",
+    ]
 
 
 def job(number: int, summary: str, status: str, reason: str = "", received: float = 0) -> dict:

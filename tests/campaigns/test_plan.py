@@ -38,3 +38,14 @@ def test_each_group_gets_the_n_plus_1_check_of_its_reboot():
     [group] = plan.groups
     assert group.shortfalls == ("n2 needs 8.0G, has 5.9G free",)
     assert group.going_down == ("local",)
+
+
+def test_a_group_s_n_plus_1_counts_what_its_instances_hold_now_and_only_the_running_ones():
+    nodes = [node("n1"), node("n2", mfree=6000), node("n3")]
+    ballooned = Instance.from_row({"name": "big", "pnode": "n1", "snodes": ["n2"], "admin_state": "up",
+                                   "status": "running", "disk_template": "drbd", "be/maxmem": 8192,
+                                   "be/minmem": 2048, "oper_ram": 4096})
+    crashed = Instance.from_row({"name": "dead", "pnode": "n1", "snodes": ["n2"], "admin_state": "up",
+                                 "status": "ERROR_down", "disk_template": "drbd", "be/maxmem": 8192})
+    [group] = reboot_plan(nodes, [ballooned, crashed], master="n3", chosen={"n1"}).groups
+    assert group.shortfalls == ()
