@@ -67,6 +67,9 @@ CREATE TABLE action_jobs (
 -- what each job did, from its summary: INSTANCE_MIGRATE, NODE_SET_PARAMS, ... (drain and
 -- migrate-back submit several jobs, told apart by it)
 ALTER TABLE action_jobs ADD COLUMN op TEXT;
+""", """
+-- the campaign watcher asks of every node-migrate job it meets whether the bot submitted it
+CREATE INDEX action_jobs_job ON action_jobs (job_id);
 """)
 
 

@@ -67,6 +67,23 @@ def test_the_jobs_the_bot_submitted_are_known_as_its_own_after_a_restart(tmp_pat
         assert not ledger.submitted_job("other-cluster", 41)  # job IDs are per cluster
 
 
+def test_asking_whether_a_job_is_the_bot_s_own_does_not_read_every_job_ever_watched(tmp_path):
+    """The campaign watcher asks it of every node-migrate job it meets, and the table
+    only grows; a state directory from before the index gets it on upgrade."""
+    from bot.actions.ledger import SCHEMA
+
+    with Store.open(tmp_path) as store:
+        store.migrate("actions", SCHEMA[:2])
+    with Store.open(tmp_path) as store:
+        ledger = Ledger(store)
+        asked: list[str] = []
+        store._db.set_trace_callback(asked.append)
+        ledger.submitted_job("lab", 41)
+        store._db.set_trace_callback(None)
+        plan = " ".join(row["detail"] for row in store.query(f"EXPLAIN QUERY PLAN {asked[-1]}"))
+    assert "SCAN action_jobs" not in plan and "action_jobs_job" in plan
+
+
 @pytest.fixture
 def audited(tmp_path):
     path = tmp_path / "state" / "audit.jsonl"
