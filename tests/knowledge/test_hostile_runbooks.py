@@ -156,6 +156,7 @@ def test_a_refresh_of_an_unchanged_folder_starts_no_indexer(runbooks: Path, tmp_
     knowledge = KnowledgeBase(runbooks, tmp_path / "index")
     first = knowledge.refresh()
     monkeypatch.setattr(builder.Indexer, "update", lambda self, index: pytest.fail("an indexer was started"))
+    monkeypatch.setattr(RunbookIndex, "_open", lambda self: pytest.fail("the index was opened to count it"))
     again = knowledge.refresh()
     assert not again.touched and again.sections == first.sections == 5
     monkeypatch.undo()
