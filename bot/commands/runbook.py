@@ -20,6 +20,8 @@ KNOWLEDGE_THREADS = 2  # ranking holds the interpreter lock anyway; one more let
 # Bytes of text per chat line: an IRC line is 512 bytes with the command, the
 # target and the bot's own prefix (up to ~100 bytes) as the server relays it.
 LINE_BYTES = 380
+# Before an answer whose section holds less than most of what was asked (`Answer.clear`).
+UNCLEAR = "Not sure the runbooks cover this; the closest section: "
 
 
 def fit(text: str, indent: str = "") -> list[str]:
@@ -57,7 +59,7 @@ def format_answer(answer: Answer) -> list[str]:
     commands: each run of them is one line saying what is there, and their
     text follows the commands.
     """
-    lines = fit(f"{answer.section.breadcrumbs} — {answer.link}")
+    lines = fit(("" if answer.clear else UNCLEAR) + f"{answer.section.breadcrumbs} — {answer.link}")
     lines += fit(answer.gist)
     for warning in answer.warnings:
         lines += fit(f"⚠ {warning}")

@@ -35,7 +35,8 @@ class Answer:
     """The one section that answers a question, ready to show.
 
     ``steps`` are the section's code blocks in order, commands and the rest;
-    ``commands`` are the command lines among them.
+    ``commands`` are the command lines among them. ``clear`` is False when the
+    section is only the closest the runbooks have (`answerability.clear`).
     """
 
     section: Section
@@ -44,6 +45,7 @@ class Answer:
     more_commands: int = 0  # command lines of the section left out of ``commands``
     warnings: tuple[str, ...] = ()
     steps: tuple[Block, ...] = ()  # at most MAX_COMMANDS command lines, each at most MAX_COMMAND_CHARS
+    clear: bool = True
 
     @property
     def commands(self) -> tuple[str, ...]:
@@ -63,7 +65,7 @@ def command_lines(section: Section) -> tuple[str, ...]:
     return tuple(line for block in section_blocks(section) if block.kind is Kind.COMMANDS for line in block.lines)
 
 
-def build_answer(hit: Hit, base_url: str) -> Answer:
+def build_answer(hit: Hit, base_url: str, clear: bool = True) -> Answer:
     steps, room, total = [], MAX_COMMANDS, 0
     for block in section_blocks(hit.section):
         if block.kind is Kind.COMMANDS:
@@ -81,6 +83,7 @@ def build_answer(hit: Hit, base_url: str) -> Answer:
         more_commands=total - kept_commands,
         warnings=prose.warnings(hit.section),
         steps=tuple(steps),
+        clear=clear,
     )
 
 

@@ -154,9 +154,10 @@ class KnowledgeBase:
         return self.ranker.search(query, limit)
 
     def answer(self, question: str) -> tuple[Answer | None, list[Hit]]:
-        """The answer to ``question``, or None with the closest sections when the
-        runbooks do not answer it."""
+        """The answer to ``question`` (`Answer.clear` says whether it is only the
+        closest section), or None with the closest sections when the runbooks do
+        not answer it."""
         ranking = self.lookup(question, limit=3)
         if ranking.answerable:
-            return build_answer(ranking.hits[0], self.base_url), ranking.hits
+            return build_answer(ranking.hits[0], self.base_url, ranking.clear), ranking.hits
         return None, ranking.hits

@@ -89,10 +89,12 @@ def _bounded(parts: Iterable[str], characters: int) -> Iterator[str]:
 @dataclass(frozen=True)
 class Ranking:
     """The best sections for a question, and whether the best one answers it
-    (when it does not, the hits are still worth offering as "closest")."""
+    (when it does not, the hits are still worth offering as "closest"), and
+    whether it answers it clearly or is only the closest (`answerability.clear`)."""
 
     hits: list[Hit]
     answerable: bool
+    clear: bool = True
 
 
 class Ranker:
@@ -270,14 +272,16 @@ class Ranker:
         candidates = self._candidates(query, scores)
         best = [self.docs[number].vocabulary for number, _ in candidates[: answerability.COVERAGE_DEPTH]]
         answerable = answerability.answerable(query, best)
+        clear = answerability.clear(query, best)
         quoted = answerability.quotes_error(
             error_texts(question), (self._quotable(n) for n, _ in candidates[: answerability.QUOTE_DEPTH]))
         if self.semantic is not None and candidates:
             candidates, closest = self._reranked(self.semantic, question, candidates)
-            answerable = answerable or closest >= answerability.RESCUE_COSINE
+            near = closest >= answerability.RESCUE_COSINE
+            answerable, clear = answerable or near, clear or near
         answerable = answerable and quoted
         hits = [Hit(self.docs[number].section, score) for number, score in candidates[:limit]]
-        return Ranking(hits, answerable)
+        return Ranking(hits, answerable, clear)
 
     def search(self, question: str, limit: int = 5) -> list[Hit]:
         """The sections that answer ``question``, best first; [] to abstain."""

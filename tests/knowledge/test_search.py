@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import SHIPPED
 
+from bot.commands.runbook import format_answer
 from bot.knowledge import pasted
 from bot.knowledge.answer import Hit, build_answer, command_lines, link
 from bot.knowledge.base import KnowledgeBase
@@ -154,3 +155,27 @@ def test_links_use_the_wiki_base_url_or_the_file_path():
         "https://gitlab.example.org/tpa/-/wikis/howto/ganeti#node"
     assert link(node, "") == "howto/ganeti.md#node"
     assert build_answer(Hit(node, 1.0), "").link == "howto/ganeti.md#node"
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> KnowledgeBase:
+    runbooks = tmp_path_factory.mktemp("small")
+    (runbooks / "ops.md").write_text(
+        "# Ops\n\n## Rotating logs\n\nKeep a weekly logrotate schedule for the daemon logs.\n\n"
+        "## Quotas\n\nQuotas are per project.\n\n## Snapshots\n\nSnapshots are taken nightly before reboots.\n")
+    knowledge = KnowledgeBase(runbooks, tmp_path_factory.mktemp("small-index"), semantic=False)
+    knowledge.refresh()
+    return knowledge
+
+
+def test_a_section_holding_only_part_of_the_question_is_offered_as_the_closest(small):
+    """Two of its five words at most: worth showing, but not as the procedure asked for."""
+    answer, _ = small.answer("logrotate schedule for snapshots, quotas and reboots?")
+    assert answer is not None and not answer.clear
+    assert format_answer(answer)[0].startswith("Not sure the runbooks cover this; the closest section: Ops › ")
+
+
+def test_a_section_holding_the_question_is_the_answer(small):
+    answer, _ = small.answer("what is our logrotate schedule?")
+    assert answer is not None and answer.clear
+    assert format_answer(answer)[0].startswith("Ops › Rotating logs")
