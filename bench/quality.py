@@ -106,15 +106,22 @@ class Outcome:
     rank: int | None  # 1-based rank of the first expected section; None if absent
     abstained: bool
     top: list[tuple[str, str]]
+    hedged: bool = False  # answered as "the closest section" (`answerability.clear`)
+
+    @property
+    def misleads(self) -> bool:
+        """Answered, but a near miss or with a wrong first section."""
+        return not self.abstained and (not self.question.expect or self.rank != 1)
 
 
 def evaluate(knowledge: KnowledgeBase, questions: list[Question], limit: int = 10) -> list[Outcome]:
     outcomes = []
     for question in questions:
-        hits = knowledge.search(question.text, limit)
+        ranking = knowledge.lookup(question.text, limit)
+        hits = ranking.hits if ranking.answerable else []
         top = [(h.section.file, h.section.heading) for h in hits]
         rank = next((i for i, key in enumerate(top, 1) if key in question.expect), None)
-        outcomes.append(Outcome(question, rank, not hits, top))
+        outcomes.append(Outcome(question, rank, not hits, top, bool(hits) and not ranking.clear))
     return outcomes
 
 
@@ -129,7 +136,17 @@ def figures(outcomes: list[Outcome]) -> dict[str, float]:
         "mrr": sum(1 / o.rank for o in answerable if o.rank) / n,
         "abstain_unanswerable": sum(o.abstained for o in unanswerable) / max(len(unanswerable), 1),
         "refuse_answerable": sum(o.abstained for o in answerable) / n,
+        "hedged": sum(o.hedged for o in outcomes),
+        "hedged_misleading": sum(o.hedged and o.misleads for o in outcomes),
+        "plain": sum(not o.abstained and not o.hedged for o in outcomes),
+        "plain_misleading": sum(not o.hedged and o.misleads for o in outcomes),
     }
+
+
+def _hedges(f: dict[str, float]) -> str:
+    """How many answers were hedged, and how many of those and of the plain ones misled."""
+    return (f"hedged={f['hedged']:.0f} ({f['hedged_misleading']:.0f} misleading) "
+            f"plain={f['plain']:.0f} ({f['plain_misleading']:.0f} misleading)")
 
 
 def run(split: str = "all", index_root: Path | None = None, questions: list[Question] | None = None,
@@ -159,7 +176,7 @@ def _print(label: str, outcomes: list[Outcome]) -> None:
     f = figures(outcomes)
     print(f"{label:<28} n={f['questions']:<4} hit@1 {f['hit@1']:.3f}  hit@3 {f['hit@3']:.3f}  "
           f"MRR {f['mrr']:.3f}  abstain(unans.) {f['abstain_unanswerable']:.2f}  "
-          f"refuse(ans.) {f['refuse_answerable']:.3f}")
+          f"refuse(ans.) {f['refuse_answerable']:.3f}  {_hedges(f)}")
 
 
 def _print_collection(collection: str, outcomes: list[Outcome], splits: Iterable[str], kind_label: str) -> None:
@@ -203,7 +220,7 @@ def log_line(files: str, collection: str, outcomes: list[Outcome], note: str) ->
     return (f"{datetime.date.today().isoformat()} {_commit()} {files} {collection} "
             f"n={f['questions']} hit@1={f['hit@1']:.3f} hit@3={f['hit@3']:.3f} MRR={f['mrr']:.3f} "
             f"abstain={sum(o.abstained for o in unanswerable)}/{len(unanswerable)} "
-            f"refused={sum(o.abstained for o in answerable)}/{len(answerable)} install={note}")
+            f"refused={sum(o.abstained for o in answerable)}/{len(answerable)} {_hedges(f)} install={note}")
 
 
 def main() -> None:
