@@ -17,15 +17,13 @@ DRBD disks still syncing or degraded before a migrate-back are read by
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.ganeti.capacity import evacuation_shortfalls
+from bot.ganeti.capacity import evacuation_shortfalls, going_down
 from bot.ganeti.jobs import operation
 from bot.ganeti.model import (
-    EXTERNALLY_MIRRORED,
-    INTERNALLY_MIRRORED,
     JOB_FINISHED,
     Instance,
     Node,
@@ -43,25 +41,24 @@ def names_node(host: str, node: str) -> bool:
     return host == node or host == short(node)
 
 
-def preflight(node: str, nodes: Sequence[Node], instances: Iterable[Instance], empties: bool) -> list[str]:
+def preflight(node: str, nodes: Sequence[Node], instances: Sequence[Instance], empties: bool) -> list[str]:
     """Warnings before ``node`` is emptied (``empties``) or rebooted with its instances."""
     by_name = {one.name: one for one in nodes}
     warnings = []
     if by_name.get(node) is not None and by_name[node].role == "master":
         warnings.append("it is the cluster's master: RAPI and the job queue go away while it reboots; "
                         "fail the master over first (gnt-cluster master-failover on a candidate)")
-    primaries = [instance for instance in instances if instance.pnode == node]
     if not empties:
         return warnings
-    stopped = sorted(short(i.name) for i in primaries if i.admin_state != "up")
+    stopped = sorted(f"{short(i.name)} ({i.status})" for i in instances if i.pnode == node and not i.running)
     if stopped:
         fate = "it stays here and reboots" if len(stopped) == 1 else "they stay here and reboot"
-        warnings.append(f"gnt-node migrate will report an error for {listed(stopped, LISTED)} (stopped: {fate} with the node)")
-    local = sorted(f"{short(i.name)} ({i.disk_template})" for i in primaries if i.admin_state == "up"
-                   and i.disk_template not in INTERNALLY_MIRRORED | EXTERNALLY_MIRRORED)
+        warnings.append(f"gnt-node migrate will report an error for {listed(stopped, LISTED)}: "
+                        f"not running, {fate} with the node")
+    local = [f"{short(i.name)} ({i.disk_template})" for i in going_down({node}, instances) if i.running]
     if local:
         warnings.append(f"{listed(local, LISTED)} cannot migrate (disks on this node only): down while it reboots")
-    warnings += [f"N+1: {shortfall}" for shortfall in evacuation_shortfalls({node}, nodes, instances)]
+    warnings += [f"N+1: {shortfall}" for shortfall in evacuation_shortfalls({node}, nodes, instances, short)]
     return warnings
 
 

@@ -24,15 +24,15 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from bot.ganeti.capacity import evacuation_shortfalls
-from bot.ganeti.model import EXTERNALLY_MIRRORED, INTERNALLY_MIRRORED, Instance, Node
+from bot.ganeti.capacity import evacuation_shortfalls, going_down
+from bot.ganeti.model import Instance, Node
 
 
 @dataclass(frozen=True)
 class Group:
     nodes: tuple[str, ...]
     shortfalls: tuple[str, ...]  # N+1 problems of rebooting these nodes together
-    going_down: tuple[str, ...]  # running instances with local disks: down while their node reboots
+    going_down: tuple[str, ...]  # instances set to run, with local disks: down while their node reboots
     master: str = ""  # the master, if it is in this group
 
 
@@ -87,7 +87,5 @@ def conflicts(instances: Iterable[Instance], planned: set[str]) -> dict[str, set
 
 def _checked(group: Sequence[str], nodes: Sequence[Node], instances: Sequence[Instance], master: str) -> Group:
     down = set(group)
-    local = sorted(instance.name for instance in instances if instance.pnode in down and instance.admin_state == "up"
-                   and instance.disk_template not in INTERNALLY_MIRRORED | EXTERNALLY_MIRRORED)
-    shortfalls = evacuation_shortfalls(down, nodes, instances)
-    return Group(tuple(group), shortfalls, tuple(local), master if master in down else "")
+    local = tuple(instance.name for instance in going_down(down, instances))
+    return Group(tuple(group), evacuation_shortfalls(down, nodes, instances), local, master if master in down else "")

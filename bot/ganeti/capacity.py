@@ -11,22 +11,25 @@ failovers should node P fail".
 run elsewhere without copying disks (DRBD to its secondary, shared or no
 storage to any node of the group), where they would go, and what that frees.
 `evacuation_shortfalls` is the same question for nodes going down together
-(a campaign's preflight, a reboot group): what would not fit.
+(a campaign's preflight, a reboot group): what would not fit, and
+`going_down` what cannot move at all (local disks).
 
-Both count what a live migration carries: the memory an instance holds now
-(`Instance.memory_in_use`), so that a plan, a preflight and ``!movable``
-give the same figures for the same cluster.
+Both place instances the same way and count what a live migration carries:
+the memory an instance holds now (`Instance.memory_in_use`), so that a plan,
+a preflight and ``!movable`` give the same figures for the same cluster.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.ganeti.model import EXTERNALLY_MIRRORED, INTERNALLY_MIRRORED, Instance, Node
-from bot.ganeti.names import short
+from bot.ganeti.names import listed
 from bot.ganeti.sizes import mib
+
+LISTED = 6  # instance names in one shortfall, then how many more
 
 
 @dataclass(frozen=True)
@@ -129,81 +132,98 @@ class MovableReport:
 
 
 def movable(node_name: str, nodes: Sequence[Node], instances: Iterable[Instance]) -> MovableReport:
-    """The instances with primary ``node_name`` that could run elsewhere right now.
+    """The instances with primary ``node_name`` that could run elsewhere right now."""
+    return MovableReport(node_name, _evacuated({node_name}, nodes, instances))
 
-    Targets are filled in order, biggest instance first, so two instances are
-    never both promised the same free memory.
+
+def evacuation_shortfalls(down: Collection[str], nodes: Sequence[Node], instances: Iterable[Instance],
+                          named: Callable[[str], str] = str) -> tuple[str, ...]:
+    """What would not fit if every node in ``down`` were emptied at once, placed as
+    `movable` places them; node and instance names as ``named`` writes them.
+
+    Per secondary: that it cannot take the DRBD instances bound for it, or
+    that it lacks the memory for all of them; then the instances on shared
+    storage no node of their group has room for. Instances that are not
+    running, and those with local disks (they go down with their node), need
+    no room and are not counted.
     """
     by_name = {node.name: node for node in nodes}
-    home = by_name.get(node_name)
-    room = {node.name: node.mfree or 0 for node in nodes if node.accepts_instances}
+    bound: dict[str, int] = defaultdict(int)  # secondary -> MiB of the running DRBD instances bound for it
+    refused: set[str] = set()  # secondaries that cannot take (all of) them
+    homeless: list[Instance] = []
+    for move in _evacuated(down, nodes, instances):
+        instance = move.instance
+        if not instance.running:
+            continue
+        if instance.disk_template in INTERNALLY_MIRRORED and move.target is not None:
+            bound[move.target] += instance.memory_in_use
+            if not move.possible:
+                refused.add(move.target)
+        elif instance.disk_template in EXTERNALLY_MIRRORED and not move.possible:
+            homeless.append(instance)
+    shortfalls = []
+    for target in sorted(refused):
+        node = by_name.get(target)
+        if node is None or target in down or not node.accepts_instances:
+            shortfalls.append(f"{named(target)} (a secondary) is {_unfit(node)}")
+        else:
+            free = "its free memory is unknown" if node.mfree is None else f"has {mib(node.mfree)} free"
+            shortfalls.append(f"{named(target)} needs {mib(bound[target])}, {free}")
+    if homeless:
+        names = sorted(named(instance.name) for instance in homeless)
+        shortfalls.append(f"no other node of their group has room for {listed(names, LISTED)} "
+                          f"({mib(sum(instance.memory_in_use for instance in homeless))}, shared storage)")
+    return tuple(shortfalls)
+
+
+def going_down(down: Collection[str], instances: Iterable[Instance]) -> list[Instance]:
+    """The instances of the nodes in ``down`` set to run whose disks live on their node
+    only: they cannot move, and go down with it."""
+    return sorted((instance for instance in instances if instance.pnode in down and instance.admin_state == "up"
+                   and instance.disk_template not in INTERNALLY_MIRRORED | EXTERNALLY_MIRRORED),
+                  key=lambda instance: instance.name)
+
+
+def _evacuated(down: Collection[str], nodes: Sequence[Node], instances: Iterable[Instance]) -> tuple[Move, ...]:
+    """Where the primaries of the nodes in ``down`` would run if those nodes were
+    emptied at once, or why they could not; possible first, biggest gain first.
+
+    Targets are filled in order, biggest instance first, so two instances are
+    never both promised the same free memory; a node in ``down`` takes none.
+    """
+    by_name = {node.name: node for node in nodes}
+    room = {node.name: node.mfree or 0 for node in nodes if node.accepts_instances and node.name not in down}
     candidates = sorted(
-        (instance for instance in instances if instance.pnode == node_name),
+        (instance for instance in instances if instance.pnode in down),
         key=lambda instance: (-instance.memory_in_use, instance.name),
     )
     moves = []
     for instance in candidates:
-        target, reason = _target(instance, home, by_name, room)
+        target, reason = _target(instance, by_name, room)
         if target is not None and not reason:
             room[target] -= instance.memory_in_use
         moves.append(Move(instance, target, instance.memory_in_use if not reason else 0, reason))
     moves.sort(key=lambda move: (not move.possible, -move.frees, move.instance.name))
-    return MovableReport(node_name, tuple(moves))
+    return tuple(moves)
 
 
-def evacuation_shortfalls(down: Collection[str], nodes: Sequence[Node],
-                          instances: Iterable[Instance]) -> tuple[str, ...]:
-    """What would not fit if every node in ``down`` were emptied at once.
-
-    Each running DRBD instance goes to its secondary, which must take
-    instances and have the memory for all that arrive there; the running
-    instances on shared storage go anywhere else, so the other nodes' memory
-    left after that must hold them. Instances with local disks stay (they go
-    down with their node) and are not counted here.
-    """
-    by_name = {node.name: node for node in nodes}
-    need: dict[str, int] = defaultdict(int)
-    anywhere = 0
-    for instance in instances:
-        if instance.pnode not in down or not instance.running:
-            continue
-        if instance.disk_template in INTERNALLY_MIRRORED and instance.snodes:
-            need[instance.snodes[0]] += instance.memory_in_use
-        elif instance.disk_template in EXTERNALLY_MIRRORED:
-            anywhere += instance.memory_in_use
-    shortfalls = []
-    for target, memory in sorted(need.items()):
-        node = by_name.get(target)
-        if node is None or target in down or not node.accepts_instances:
-            shortfalls.append(f"{short(target)} (a secondary) cannot take instances")
-        elif (node.mfree or 0) < memory:
-            shortfalls.append(f"{short(target)} needs {mib(memory)}, has {mib(node.mfree)} free")
-    room = sum((node.mfree or 0) - need.get(name, 0) for name, node in by_name.items()
-               if name not in down and node.accepts_instances)
-    if anywhere and room < anywhere:
-        shortfalls.append(f"the other nodes have {mib(max(room, 0))} free for {mib(anywhere)} of "
-                          "shared-storage instances")
-    return tuple(shortfalls)
-
-
-def _target(instance: Instance, home: Node | None, nodes: dict[str, Node],
-            room: dict[str, int]) -> tuple[str | None, str]:
+def _target(instance: Instance, nodes: dict[str, Node], room: dict[str, int]) -> tuple[str | None, str]:
     need = instance.memory_in_use
     template = instance.disk_template
     if template in INTERNALLY_MIRRORED:
         if not instance.snodes:
             return None, f"{template} without a secondary node"
         target = instance.snodes[0]
-        node = nodes.get(target)
-        if node is None or not node.accepts_instances:
-            return target, f"its secondary {target} is {_unfit(node)}"
+        if target not in room:
+            return target, f"its secondary {target} is {_unfit(nodes.get(target))}"
         if room[target] < need:
             return target, f"its secondary {target} has {room[target]} MiB free, it needs {need}"
         return target, ""
     if template in EXTERNALLY_MIRRORED:
+        home = nodes.get(instance.pnode)
         group = home.group_uuid if home else None
-        peers = [name for name, node in nodes.items()
-                 if name != instance.pnode and name in room and (group is None or node.group_uuid == group)]
+        peers = [name for name in room if name != instance.pnode
+                 and (group is None or nodes[name].group_uuid == group)]
         if not peers:
             return None, "no other node of its group takes instances"
         best = max(peers, key=lambda name: (room[name], name))
@@ -222,4 +242,6 @@ def _unfit(node: Node | None) -> str:
         return "drained"
     if not node.vm_capable:
         return "not vm_capable"
+    if node.accepts_instances:
+        return "going down too"
     return "not answering"

@@ -29,7 +29,7 @@ def test_preflight_names_the_master_stopped_and_local_instances_and_a_short_seco
     assert checks.preflight("n1.example.org", nodes, instances, empties=True) == [
         ("it is the cluster's master: RAPI and the job queue go away while it reboots; fail the master over "
         "first (gnt-cluster master-failover on a candidate)"),
-        "gnt-node migrate will report an error for old (stopped: it stays here and reboots with the node)",
+        "gnt-node migrate will report an error for old (ADMIN_down): not running, it stays here and reboots with the node",
         "tmp (plain) cannot migrate (disks on this node only): down while it reboots",
         "N+1: n2 needs 12.0G, has 5.9G free",
     ]
@@ -52,9 +52,28 @@ def test_preflight_names_a_secondary_that_cannot_take_instances_and_shared_stora
     nodes = [node("n1", 60000), Node.from_row({"name": "n2", "role": "R", "offline": True}), node("n3", 2000)]
     instances = [instance("web", "n1", "n2"), instance("san", "n1", template="sharedfile", memory=3072)]
     assert checks.preflight("n1", nodes, instances, empties=True) == [
-        "N+1: n2 (a secondary) cannot take instances",
-        "N+1: the other nodes have 2.0G free for 3.0G of shared-storage instances",
+        "N+1: n2 (a secondary) is offline",
+        "N+1: no other node of their group has room for san (3.0G, shared storage)",
     ]
+
+
+def test_preflight_places_shared_storage_as_movable_does_one_node_each_within_the_group():
+    """2G free on each of two nodes is no room for a 4G guest, and another group's nodes take none."""
+    nodes = [node("n1", 60000), node("n2", 2048), node("n3", 2048),
+             Node.from_row({"name": "far", "role": "R", "mtotal": 65536, "mfree": 60000, "group.uuid": "other"})]
+    instances = [instance("san", "n1", template="rbd")]
+    assert not capacity.movable("n1", nodes, instances).possible
+    assert checks.preflight("n1", nodes, instances, empties=True) == [
+        "N+1: no other node of their group has room for san (4.0G, shared storage)"]
+
+
+def test_preflight_names_an_instance_set_to_run_that_is_not_running():
+    nodes = [node("n1", 60000), node("n2", 60000)]
+    crashed = Instance.from_row({"name": "dead", "pnode": "n1", "snodes": ["n2"], "admin_state": "up",
+                                 "status": "ERROR_down", "disk_template": "drbd", "be/maxmem": 4096})
+    assert checks.preflight("n1", nodes, [crashed], empties=True) == [
+        ("gnt-node migrate will report an error for dead (ERROR_down): not running, it stays here and reboots "
+         "with the node")]
 
 
 def job(number: int, summary: str, status: str, reason: str = "", received: float = 0) -> dict:

@@ -12,9 +12,10 @@ from dataclasses import replace
 import pytest
 from clusterkit import pinned
 
-from bot.ganeti.capacity import movable, redundancy
+from bot.ganeti.capacity import evacuation_shortfalls, movable, redundancy
 from bot.ganeti.cluster import Cluster
 from bot.ganeti.model import Instance, Node
+from bot.ganeti.names import short
 
 N1, N2, N3 = (f"node{n}.ganeti.test" for n in (1, 2, 3))
 
@@ -101,3 +102,15 @@ def test_stopped_instances_can_move_but_free_nothing(lab_data):
     report = movable(N3, list(nodes.values()), instances.values())
     frees = {m.instance.name.split(".")[0]: (m.possible, m.frees) for m in report.moves}
     assert frees == {"inst5": (True, 768), "inst4": (True, 0)}
+
+
+def test_nodes_emptied_together_take_none_of_each_other_s_instances(lab_data):
+    """A reboot group: the secondary going down too is named, and the other secondary
+    is counted for everything bound for it (it is the same placement as `movable`)."""
+    nodes, instances = lab_data
+    nodes[N3] = replace(nodes[N3], mfree=1200)
+    group = [drbd(instances["inst2"], N3), drbd(instances["inst1"], N3),
+             drbd(replace(instances["inst3"], pnode=N1), N2), drbd(replace(instances["inst5"], pnode=N2), N1)]
+    shortfalls = evacuation_shortfalls({N1, N2}, list(nodes.values()), group, short)
+    assert shortfalls == ("node1 (a secondary) is going down too", "node2 (a secondary) is going down too",
+                          "node3 needs 1.5G, has 1.2G free")
