@@ -83,10 +83,13 @@ class KnowledgeBase:
         (`builder`), so that parsing costs this process neither time nor memory.
         After a failed update the same folder is not tried again for a while
         (the report says `deferred`, and `last_refresh` stays as it was);
-        ``force`` (an operator's ``!reindex``, a reload) tries it at once.
+        ``force`` (an operator's ``!reindex``, a reload) tries it at once, and
+        runs a whole update even when the folder looks unchanged: an operator
+        who asks gets the index checked (a damaged one is rebuilt), not the
+        manifest's word for it.
         """
         with self._lock:
-            report = self.index.unchanged() or self._update(force)
+            report = (None if force else self.index.unchanged()) or self._update(force)
             if report.touched or self._ranker is None:
                 try:
                     sections = self.index.sections()

@@ -146,8 +146,8 @@ class RunbookIndex:
                 return None
         if not is_current(manifest, root):
             return None
-        # The count the manifest keeps: the bot asks every few seconds, and the
-        # index itself is opened only to load it (damage is found there).
+        # The count the manifest keeps: the bot asks every few seconds. Damage to
+        # the index is found when it is loaded, or updated (`!reindex` forces that).
         sections = sum(entry["sections"] for entry in manifest.files.values())
         return UpdateReport(skipped=[entry["reason"] for entry in manifest.skipped.values()], sections=sections)
 

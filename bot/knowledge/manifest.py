@@ -79,9 +79,18 @@ def read_manifest(index_dir: Path, root: Path) -> Manifest | None:
         saved = json.loads((index_dir / MANIFEST).read_text())
         if saved["version"] != SCHEMA_VERSION or saved["root"] != str(root):
             return None
-        return Manifest(dict(saved["files"]), dict(saved.get("skipped", {})))
+        files = dict(saved["files"])
+        if not all(_whole(entry) for entry in files.values()):
+            return None
+        return Manifest(files, dict(saved.get("skipped", {})))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _whole(entry: object) -> bool:
+    """Does a manifest entry of an indexed file hold all an update and a poll read of it?"""
+    return (isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
+            and all(isinstance(entry.get(key), int) for key in ("size", "mtime_ns", "sections", "postings")))
 
 
 def write_manifest(index_dir: Path, root: Path, manifest: Manifest) -> None:

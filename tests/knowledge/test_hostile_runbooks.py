@@ -150,6 +150,18 @@ def test_a_damaged_segment_is_rebuilt_and_said_in_the_log(runbooks: Path, tmp_pa
     assert "damaged" in caplog.text and "rebuilding" in caplog.text
 
 
+def test_a_reindex_asked_for_rebuilds_a_damaged_index_of_an_unchanged_folder(runbooks: Path, tmp_path: Path):
+    """A poll trusts the manifest; ``!reindex`` (a forced refresh) checks the index itself."""
+    knowledge = KnowledgeBase(runbooks, tmp_path / "index")
+    knowledge.refresh()
+    segment = next((tmp_path / "index" / "whoosh").glob("*.seg"))
+    segment.write_bytes(segment.read_bytes()[:100])
+    assert not knowledge.refresh().touched
+    report = knowledge.refresh(force=True)
+    assert report.rebuilt and report.sections == 5
+    assert knowledge.search("split brain recovery", 1)[0].section.title == "Split brain recovery"
+
+
 def test_a_refresh_of_an_unchanged_folder_starts_no_indexer(runbooks: Path, tmp_path: Path, monkeypatch):
     from bot.knowledge import builder
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -72,6 +73,11 @@ def test_another_runbook_folder_or_a_damaged_manifest_rebuilds(runbooks: Path, t
     report = RunbookIndex(other, index_dir).update()
     assert report.rebuilt and report.sections == 1
     (index_dir / "gntbot-manifest.json").write_text("{broken")
+    assert RunbookIndex(other, index_dir).update().rebuilt
+    manifest = json.loads((index_dir / "gntbot-manifest.json").read_text())
+    del manifest["files"]["a.md"]["sections"]  # an entry short of what a poll reads: a rebuild, not a crash
+    (index_dir / "gntbot-manifest.json").write_text(json.dumps(manifest))
+    assert RunbookIndex(other, index_dir).unchanged() is None
     assert RunbookIndex(other, index_dir).update().rebuilt
 
 
