@@ -167,9 +167,10 @@ class RunbookCommands:
 
     async def offer(self, message: Message) -> Reply:
         """A Ganeti error pasted in a channel, not addressed to the bot: point to
-        the runbook section that covers it, or stay quiet if none does."""
+        the runbook section that covers it, or stay quiet if none does clearly
+        (nobody asked: a closest section is noise)."""
         answer, _ = await self.workers.run(self.knowledge.answer, message.text)
-        if answer is None:
+        if answer is None or not answer.clear:
             return NO_REPLY
         return Reply.of(*fit(
             f"{message.sender.name}: that error is covered in {answer.section.breadcrumbs} — {answer.link}"

@@ -90,7 +90,9 @@ def _bounded(parts: Iterable[str], characters: int) -> Iterator[str]:
 class Ranking:
     """The best sections for a question, and whether the best one answers it
     (when it does not, the hits are still worth offering as "closest"), and
-    whether it answers it clearly or is only the closest (`answerability.clear`)."""
+    whether they do so clearly (`answerability.clear`: judged on the words'
+    best sections, or, with the re-ranker, one very close in meaning), or the
+    first is only the closest section there is."""
 
     hits: list[Hit]
     answerable: bool
@@ -281,7 +283,7 @@ class Ranker:
             answerable, clear = answerable or near, clear or near
         answerable = answerable and quoted
         hits = [Hit(self.docs[number].section, score) for number, score in candidates[:limit]]
-        return Ranking(hits, answerable, clear)
+        return Ranking(hits, answerable, answerable and clear)
 
     def search(self, question: str, limit: int = 5) -> list[Hit]:
         """The sections that answer ``question``, best first; [] to abstain."""

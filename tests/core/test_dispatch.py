@@ -145,6 +145,19 @@ def test_a_pasted_error_is_offered_its_runbook_section_and_other_chatter_is_not(
     assert say(dispatcher, "Failure: the coffee machine exploded with quorum loss", BOB) == []
 
 
+def test_nobody_is_offered_a_section_that_only_partly_covers_what_they_pasted(tmp_path):
+    runbooks = tmp_path / "runbooks"
+    runbooks.mkdir()
+    (runbooks / "ops.md").write_text(
+        "# Ops\n\n## Rotating logs\n\nKeep a weekly logrotate schedule for the daemon logs.\n\n"
+        "## Quotas\n\nQuotas are per project.\n\n## Snapshots\n\nSnapshots are taken nightly before reboots.\n")
+    knowledge = KnowledgeBase(runbooks, tmp_path / "index", semantic=False)
+    dispatcher = Application(Config.default(), knowledge).dispatcher
+    assert say(dispatcher, "logrotate schedule stuck on snapshots, quotas and reboots", BOB) == []
+    assert say(dispatcher, "weekly logrotate schedule stuck", BOB) == [
+        "bob: that error is covered in Ops › Rotating logs — ops.md#rotating-logs"]
+
+
 def test_a_transport_that_sends_long_answers_privately_gets_them_whole():
     dispatcher = build(page_lines=2)
     whole = asyncio.run(dispatcher.handle(Message("!count 4", ALICE, "#ops"), page=False))

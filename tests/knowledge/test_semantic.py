@@ -168,6 +168,13 @@ def test_the_reranker_finds_what_the_words_miss(shipped_pair):
     assert meaning.search(question, 1)[0].section.title == "Detaching a disk"
 
 
+def test_a_section_close_in_meaning_is_a_clear_answer_where_the_words_only_found_the_closest(shipped_pair):
+    words, meaning = shipped_pair
+    question = "openvswitch upgrade means rebooting the nodes but the vms should stay up, how"
+    assert words.lookup(question).answerable and not words.lookup(question).clear
+    assert meaning.lookup(question).clear
+
+
 def test_exact_commands_and_errors_still_win_with_the_reranker(shipped_pair):
     _, meaning = shipped_pair
     assert meaning.search("hbal -L -C -v -p", 1)[0].section.title == "Rebalancing a cluster"
