@@ -88,8 +88,8 @@ def test_the_bot_sees_the_node_migrate_children_the_node_go_down_and_come_back(l
     assert primaries == ("inst4.ganeti.test", "inst5.ganeti.test")  # recorded before they moved
     lines = [line.split("] ", 1)[1] for line in heard[1:]]
     assert lines[0] == "node3: migrating 1 instance off"
-    assert lines[1] == ("warning: node3: gnt-node migrate will report an error for inst4 (stopped: it stays here "
-                        "and reboots with the node)")
+    assert lines[1] == ("warning: node3: gnt-node migrate will report an error for inst4 (ADMIN_down): not running, "
+                        "it stays here and reboots with the node")
     failed = [line for line in lines if "could not migrate" in line]
     assert failed == [next(line for line in lines if line.startswith("warning: node3: inst4 could not migrate: "
                                                                       "OpPrereqError: "))]
