@@ -184,7 +184,8 @@ class RunbookCommands:
             self.metrics.questions.labels(outcomes.ERROR if isinstance(error, GntbotError)
                                           else outcomes.INTERNAL_ERROR).inc()
             raise
-        self.metrics.questions.labels(outcomes.ABSTAINED if answer is None else outcomes.ANSWERED).inc()
+        self.metrics.questions.labels(outcomes.ABSTAINED if answer is None
+                                      else outcomes.ANSWERED if answer.clear else outcomes.HEDGED).inc()
         if answer is None:
             return Reply.of(*format_refusal(closest, self.knowledge.base_url))
         return Reply.of(*format_answer(answer))

@@ -15,8 +15,9 @@ from prometheus_client.registry import Collector
 from bot.knowledge.base import KnowledgeBase
 from bot.metrics import Metrics, check_family_name
 
-ANSWERED, ABSTAINED, ERROR, INTERNAL_ERROR = "answered", "abstained", "error", "internal_error"
-OUTCOMES = (ANSWERED, ABSTAINED, ERROR, INTERNAL_ERROR)
+ANSWERED, HEDGED, ABSTAINED = "answered", "hedged", "abstained"
+ERROR, INTERNAL_ERROR = "error", "internal_error"
+OUTCOMES = (ANSWERED, HEDGED, ABSTAINED, ERROR, INTERNAL_ERROR)
 
 
 class KnowledgeMetrics:
@@ -26,7 +27,8 @@ class KnowledgeMetrics:
         self.questions = metrics.counter(
             "questions_total",
             "Questions put to the runbooks (lines addressed to the bot, !howto), by outcome: answered; "
-            "abstained (no section answers it); error (a problem shown to the asker); internal_error (a bug, logged).",
+            "hedged (answered with the closest section, said to be unsure); abstained (no section answers it); "
+            "error (a problem shown to the asker); internal_error (a bug, logged).",
             ["outcome"], initial=[(outcome,) for outcome in OUTCOMES])
         self.search_seconds = metrics.histogram(
             "search_duration_seconds",

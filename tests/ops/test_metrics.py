@@ -13,6 +13,7 @@ from bot.config import Config, KnowledgeSettings
 from bot.core.access import AccessPolicy
 from bot.core.message import Identity, Message
 from bot.ganeti.settings import ClusterSettings, Credentials
+from bot.knowledge.base import KnowledgeBase
 from bot.metrics import FORBIDDEN_LABELS, MetricNameError, Metrics, MetricsSettings
 from bot.transports.runner import start_monitor
 
@@ -95,6 +96,22 @@ def test_every_exported_name_and_label_follows_the_conventions(tmp_path):
             assert name.endswith(("_seconds", "_bytes")), name
         for sample in family.samples:
             assert not set(sample.labels) & FORBIDDEN_LABELS, (name, sample.labels)
+
+
+def test_answers_given_as_the_closest_section_are_counted_apart(tmp_path):
+    runbooks = tmp_path / "runbooks"
+    runbooks.mkdir()
+    (runbooks / "ops.md").write_text(
+        "# Ops\n\n## Rotating logs\n\nKeep a weekly logrotate schedule for the daemon logs.\n\n"
+        "## Quotas\n\nQuotas are per project.\n\n## Snapshots\n\nSnapshots are taken nightly before reboots.\n")
+    config = app_config(tmp_path)
+    app = Application(config, KnowledgeBase(runbooks, tmp_path / "index", semantic=False))
+    assert (asyncio.run(ask(app, "logrotate schedule for snapshots, quotas and reboots?"))[0]
+            .startswith("Not sure the runbooks cover this"))
+    asyncio.run(ask(app, "what is our weekly logrotate schedule?"))
+    exposed = app.metrics.exposition().decode()
+    assert 'gntbot_questions_total{outcome="hedged"} 1.0' in exposed
+    assert 'gntbot_questions_total{outcome="answered"} 1.0' in exposed
 
 
 def test_two_applications_in_one_process_count_apart(tmp_path):
