@@ -12,7 +12,7 @@ storage always have somewhere to go.
 
 Each group gets the N+1 check of its reboot: with all its nodes down at once,
 each secondary must have the memory for the DRBD instances that move to it,
-and the other nodes the memory for those on shared storage
+and each instance on shared storage a node of its group with room for it
 (`capacity.evacuation_shortfalls`, the memory the instances hold now);
 instances with local disks go down with their node and are counted.
 """

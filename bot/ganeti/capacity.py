@@ -167,8 +167,7 @@ def evacuation_shortfalls(down: Collection[str], nodes: Sequence[Node], instance
         if node is None or target in down or not node.accepts_instances:
             shortfalls.append(f"{named(target)} (a secondary) is {_unfit(node)}")
         else:
-            free = "its free memory is unknown" if node.mfree is None else f"has {mib(node.mfree)} free"
-            shortfalls.append(f"{named(target)} needs {mib(bound[target])}, {free}")
+            shortfalls.append(f"{named(target)} {_short_of(bound[target], node.mfree)}")
     if homeless:
         names = sorted(named(instance.name) for instance in homeless)
         shortfalls.append(f"no other node of their group has room for {listed(names, LISTED)} "
@@ -176,26 +175,46 @@ def evacuation_shortfalls(down: Collection[str], nodes: Sequence[Node], instance
     return tuple(shortfalls)
 
 
+def _short_of(need: int, free: int | None) -> str:
+    """"needs 8.0G, has 5.9G free", in MiB where rounding would show two equal sizes."""
+    if free is None:
+        return f"needs {mib(need)}, its free memory is unknown"
+    if mib(need) == mib(free):
+        return f"needs {need}M, has {free}M free"
+    return f"needs {mib(need)}, has {mib(free)} free"
+
+
 def going_down(down: Collection[str], instances: Iterable[Instance]) -> list[Instance]:
     """The instances of the nodes in ``down`` set to run whose disks live on their node
-    only: they cannot move, and go down with it."""
+    only (local disks, or DRBD without a secondary elsewhere): they cannot move, and go
+    down with it."""
     return sorted((instance for instance in instances if instance.pnode in down and instance.admin_state == "up"
-                   and instance.disk_template not in INTERNALLY_MIRRORED | EXTERNALLY_MIRRORED),
-                  key=lambda instance: instance.name)
+                   and not _mirrored_elsewhere(instance)), key=lambda instance: instance.name)
+
+
+def _mirrored_elsewhere(instance: Instance) -> bool:
+    if instance.disk_template in EXTERNALLY_MIRRORED:
+        return True
+    return (instance.disk_template in INTERNALLY_MIRRORED
+            and any(node != instance.pnode for node in instance.snodes[:1]))
 
 
 def _evacuated(down: Collection[str], nodes: Sequence[Node], instances: Iterable[Instance]) -> tuple[Move, ...]:
     """Where the primaries of the nodes in ``down`` would run if those nodes were
     emptied at once, or why they could not; possible first, biggest gain first.
 
-    Targets are filled in order, biggest instance first, so two instances are
-    never both promised the same free memory; a node in ``down`` takes none.
+    Targets are filled in order, DRBD instances first (their secondary is
+    their only target), then biggest first, so two instances are never both
+    promised the same free memory; a node in ``down`` takes none.
     """
     by_name = {node.name: node for node in nodes}
     room = {node.name: node.mfree or 0 for node in nodes if node.accepts_instances and node.name not in down}
+    # Instances bound to their secondary first: one on shared storage could
+    # otherwise take the room a DRBD instance has nowhere else to find.
     candidates = sorted(
         (instance for instance in instances if instance.pnode in down),
-        key=lambda instance: (-instance.memory_in_use, instance.name),
+        key=lambda instance: (instance.disk_template not in INTERNALLY_MIRRORED, -instance.memory_in_use,
+                              instance.name),
     )
     moves = []
     for instance in candidates:
@@ -214,6 +233,8 @@ def _target(instance: Instance, nodes: dict[str, Node], room: dict[str, int]) ->
         if not instance.snodes:
             return None, f"{template} without a secondary node"
         target = instance.snodes[0]
+        if target == instance.pnode:
+            return None, f"{template} with its secondary on this node"
         if target not in room:
             return target, f"its secondary {target} is {_unfit(nodes.get(target))}"
         if room[target] < need:

@@ -67,6 +67,20 @@ def test_preflight_places_shared_storage_as_movable_does_one_node_each_within_th
         "N+1: no other node of their group has room for san (4.0G, shared storage)"]
 
 
+def test_a_drbd_instance_keeps_its_secondary_s_room_from_a_shared_storage_one():
+    """san could go to n2 or n3, web only to n2: both fit when web is placed first."""
+    nodes = [node("n1", 60000), node("n2", 10000), node("n3", 9500)]
+    instances = [instance("san", "n1", template="rbd", memory=9000), instance("web", "n1", "n2", memory=8000)]
+    assert checks.preflight("n1", nodes, instances, empties=True) == []
+    assert all(move.possible for move in capacity.movable("n1", nodes, instances).moves)
+
+
+def test_sizes_that_round_alike_are_told_in_mib():
+    nodes = [node("n1", 60000), node("n2", 2000)]
+    assert checks.preflight("n1", nodes, [instance("web", "n1", "n2", memory=2048)], empties=True) == [
+        "N+1: n2 needs 2048M, has 2000M free"]
+
+
 def test_preflight_names_an_instance_set_to_run_that_is_not_running():
     nodes = [node("n1", 60000), node("n2", 60000)]
     crashed = Instance.from_row({"name": "dead", "pnode": "n1", "snodes": ["n2"], "admin_state": "up",
