@@ -79,10 +79,10 @@ def read_manifest(index_dir: Path, root: Path) -> Manifest | None:
         saved = json.loads((index_dir / MANIFEST).read_text())
         if saved["version"] != SCHEMA_VERSION or saved["root"] != str(root):
             return None
-        files = dict(saved["files"])
-        if not all(_whole(entry) for entry in files.values()):
+        files, skipped = dict(saved["files"]), dict(saved.get("skipped", {}))
+        if not all(map(_whole, files.values())) or not all(map(_whole_skip, skipped.values())):
             return None
-        return Manifest(files, dict(saved.get("skipped", {})))
+        return Manifest(files, skipped)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -91,6 +91,17 @@ def _whole(entry: object) -> bool:
     """Does a manifest entry of an indexed file hold all an update and a poll read of it?"""
     return (isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
             and all(isinstance(entry.get(key), int) for key in ("size", "mtime_ns", "sections", "postings")))
+
+
+def _whole_skip(entry: object) -> bool:
+    """The same for a skipped file: its fingerprint, its reason, and its size if it was left out as "full"."""
+    if not (isinstance(entry, dict) and isinstance(entry.get("reason"), str)
+            and isinstance(entry.get("fingerprint"), list)
+            and all(isinstance(part, int) for part in entry["fingerprint"])):
+        return False
+    full = entry.get("full")
+    return full is None or (isinstance(full, dict) and all(isinstance(full.get(key), int)
+                                                            for key in ("sections", "postings")))
 
 
 def write_manifest(index_dir: Path, root: Path, manifest: Manifest) -> None:

@@ -79,6 +79,13 @@ def test_another_runbook_folder_or_a_damaged_manifest_rebuilds(runbooks: Path, t
     (index_dir / "gntbot-manifest.json").write_text(json.dumps(manifest))
     assert RunbookIndex(other, index_dir).unchanged() is None
     assert RunbookIndex(other, index_dir).update().rebuilt
+    (other / "b.md").write_bytes(b"\x00\x01 not text")  # skipped: its entry has a reason and a fingerprint
+    RunbookIndex(other, index_dir).update()
+    manifest = json.loads((index_dir / "gntbot-manifest.json").read_text())
+    del manifest["skipped"]["b.md"]["reason"]
+    (index_dir / "gntbot-manifest.json").write_text(json.dumps(manifest))
+    assert RunbookIndex(other, index_dir).unchanged() is None
+    assert RunbookIndex(other, index_dir).update().rebuilt
 
 
 def test_many_small_updates_keep_the_index_compact(runbooks: Path, tmp_path: Path):
