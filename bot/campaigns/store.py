@@ -55,6 +55,13 @@ SCHEMA = [
     -- home only what is still there; NULL: not known (the tooling emptied it), or it stayed
     ALTER TABLE campaign_primaries ADD COLUMN moved_to TEXT;
     """,
+    """
+    -- the boot id the watcher first saw of a host that is a node: a later one means it
+    -- rebooted, even if no round saw it down (a quick reboot, or the bot away meanwhile)
+    CREATE TABLE campaign_boots (
+        campaign TEXT NOT NULL, host TEXT NOT NULL, bootid TEXT NOT NULL, recorded REAL NOT NULL,
+        PRIMARY KEY (campaign, host));
+    """,
 ]
 _CAMPAIGN_COLUMNS = ("id", "source", "reason", "kind", "mode", "owner", "rooms", "started", "last_event",
                      "delay_up", "delay_hosts", "ended", "exit_code", "end_detail")
@@ -121,6 +128,15 @@ class CampaignStore:
             db.executemany("INSERT OR IGNORE INTO campaign_primaries (campaign, host, instance, cluster, recorded) "
                            "VALUES (?, ?, ?, ?, ?)",
                            [(campaign, host, instance, cluster, when) for instance in instances])
+
+    def first_boot(self, campaign: str, host: str, bootid: str, when: float) -> str:
+        """The boot id first recorded of ``host`` in ``campaign``: ``bootid`` if none was yet."""
+        with self.store.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO campaign_boots (campaign, host, bootid, recorded) VALUES (?, ?, ?, ?)",
+                       (campaign, host, bootid, when))
+            row = db.execute("SELECT bootid FROM campaign_boots WHERE campaign = ? AND host = ?",
+                             (campaign, host)).fetchone()
+        return str(row["bootid"])
 
     def primaries(self, campaign: str, host: str) -> tuple[str, ...]:
         return tuple(instance for instance, _, _ in self.remembered(campaign, host))

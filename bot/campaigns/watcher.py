@@ -6,6 +6,9 @@ the host is under way, the watcher reads every ``watch_seconds``:
 - the node's ``bootid`` and live state (one node query per cluster and round):
   live data gone means the node went down; live data back means it is up, and
   an unchanged boot id then means it was *not* rebooted, which is worth saying;
+  a boot id other than the first one seen (kept in the store) means it went
+  down and came back, even if no round saw it down (a quick reboot, or the
+  bot restarted meanwhile);
 - the job list, while the node is being emptied: its node-migrate job and the
   children it submitted (`checks.migration`), so the channel hears how many
   instances really left, and which could not, with Ganeti's reason; unless
@@ -34,7 +37,7 @@ from bot.campaigns.events import HostStep, Kind, Mode, Note, Step, one_line
 from bot.campaigns.logwrapper import new_id
 from bot.campaigns.service import CampaignService
 from bot.campaigns.settings import CampaignSettings
-from bot.campaigns.state import Campaign, CampaignConflict, HostState, Phase
+from bot.campaigns.state import RANK, Campaign, CampaignConflict, HostState, Phase
 from bot.ganeti.capacity import redundancy
 from bot.ganeti.cluster import Cluster
 from bot.ganeti.details import disk_problems
@@ -162,9 +165,9 @@ class Watcher:
                     jobs: list[dict[str, Any]]) -> None:
         answering = row is not None and not row.get("offline") and row.get("bootid") is not None
         if not track.recorded and answering and row is not None:
-            track.recorded, track.bootid = True, row["bootid"]
-            self.service.store.record_primaries(campaign.id, host.name, track.cluster.name,
-                                                row.get("pinst_list") or (), self._clock())
+            store, now = self.service.store, self._clock()
+            track.recorded, track.bootid = True, store.first_boot(campaign.id, host.name, str(row["bootid"]), now)
+            store.record_primaries(campaign.id, host.name, track.cluster.name, row.get("pinst_list") or (), now)
         if not track.preflight_done:
             track.preflight_done = True
             if host.phase in (Phase.CHECKING, Phase.EMPTYING):
@@ -173,12 +176,14 @@ class Watcher:
             await self._migration(campaign, host, track, jobs)
         if campaign.kind is Kind.CANCEL or not track.recorded:
             return
-        if not answering and not track.went_down:
+        rebooted = answering and row is not None and str(row.get("bootid")) != track.bootid
+        unseen = rebooted and RANK[host.phase] < RANK[Phase.UP]  # down and back between two looks, or meanwhile
+        if (not answering or unseen) and not track.went_down:
             track.went_down = True
             await self._step(campaign, host, Step.DOWN)
-        elif answering and track.went_down and not track.came_up:
+        if answering and track.went_down and not track.came_up:
             track.came_up = True
-            if row is not None and row.get("bootid") == track.bootid and campaign.kind is Kind.REBOOT:
+            if not rebooted and campaign.kind is Kind.REBOOT:
                 await self._warn(campaign, host, "its node daemon answers again, but its boot id did not change: "
                                                  "it was not rebooted")
             await self._step(campaign, host, Step.UP)

@@ -9,12 +9,15 @@ node's live data goes away (down) and comes back with a new boot id (up). Just
 then, before the tooling migrates the instances back, the watcher asks each
 remembered DRBD instance's live disk status and the cluster's N+1, and says what
 would make the migrations fail; a status the cluster did not give is not taken
-for "in sync", and a look that RAPI failed is taken again.
+for "in sync", and a look that RAPI failed is taken again. A reboot no round saw
+(between two looks, or while the bot was restarting) is told by the node's new
+boot id, once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import time
@@ -237,3 +240,95 @@ def test_a_look_rapi_keeps_failing_is_given_up_and_said_so(server, tls, tmp_path
                                 clock=rounds_15_s_apart) == [
         (f"warning: {N2}: before migrating back: its disks could not be checked (RAPI failed "
          f"{BACK_CHECK_TRIES} rounds in a row): check with gnt-cluster verify-disks")]
+
+
+def follow(server: FakeRapi, tls: Tls, tmp_path: Path, stages: list[Callable[[CampaignService], object]],
+           heard: list[str]) -> list[Phase | None]:
+    """One bot per stage, each a watcher and campaign service over the same state
+    directory (a restart between two stages); each stage runs ``stage(service)``,
+    lets the watcher look twice, and gives fsn-node-02's phase it left."""
+    phases: list[Phase | None] = []
+
+    async def scenario() -> None:
+        for stage in stages:
+            with Store.open(tmp_path) as store:
+                announcer = Announcer()
+                announcer.attach("irc", lambda target, lines: heard.extend(lines))
+                service = CampaignService(CampaignStore(store), announcer, SETTINGS)
+                watcher = Watcher([Cluster(pinned(server, tls, cache_seconds=0))], service, SETTINGS)
+                watcher.attach()
+                await service.start()
+                try:
+                    done = stage(service)
+                    if asyncio.iscoroutine(done):
+                        await done
+                    await until(functools.partial(looked, server, rounds(server) + 2), "two more rounds")
+                    await wait_idle(service, 5)
+                    phases.append(host_phase(service))
+                finally:
+                    await watcher.close()
+                    await service.close()
+
+    asyncio.run(scenario())
+    return phases
+
+
+def looked(server: FakeRapi, count: int) -> bool:
+    """Has the watcher begun ``count`` rounds?"""
+    return rounds(server) >= count
+
+
+async def reboot_begins(service: CampaignService) -> None:
+    at = time.time()
+    await service.submit(start([N2], at, mode="migrate-back"), "reboot-script")
+    for name in ("emptying", "empty", "shutting-down"):
+        await service.submit(step(N2, name, at, count=2), "reboot-script")
+    await until(lambda: service.store.primaries(CAMPAIGN, N2) == (DB, WEB), "primaries recorded")
+
+
+def test_a_reboot_no_round_saw_is_told_by_the_node_s_new_boot_id(server, tls, tmp_path):
+    """Between two looks fsn-node-02 went down and came back: its boot id says so."""
+    heard: list[str] = []
+
+    async def quick(service: CampaignService) -> None:
+        await reboot_begins(service)
+        seen = rounds(server)
+        await until(lambda: rounds(server) >= seen + 1, "a look at the node before its reboot")
+        rebooted(server)
+
+    assert follow(server, tls, tmp_path, [quick], heard) == [Phase.UP]
+    assert not any("not rebooted" in line for line in heard)
+
+
+def test_a_reboot_while_the_bot_was_away_is_told_when_it_is_back(server, tls, tmp_path):
+    """The first boot id seen is kept in the store: a restarted bot compares with it."""
+    heard: list[str] = []
+    phases = follow(server, tls, tmp_path, [reboot_begins, lambda service: rebooted(server)], heard)
+    assert phases == [Phase.SHUTTING_DOWN, Phase.UP]
+    assert not any("not rebooted" in line for line in heard)
+
+
+def test_a_node_that_answers_with_its_first_boot_id_after_a_restart_was_not_rebooted(server, tls, tmp_path):
+    heard: list[str] = []
+    phases = follow(server, tls, tmp_path, [reboot_begins, lambda service: None], heard)
+    assert phases == [Phase.SHUTTING_DOWN, Phase.SHUTTING_DOWN]
+
+
+def test_a_restarted_bot_does_not_tell_again_a_reboot_it_told(server, tls, tmp_path):
+    heard: list[str] = []
+
+    async def whole(service: CampaignService) -> None:
+        await reboot_begins(service)
+        seen = rounds(server)
+        await until(lambda: rounds(server) >= seen + 1, "a look at the node before its reboot")
+        rebooted(server)
+
+    told = []
+    phases = follow(server, tls, tmp_path, [whole, lambda service: told.extend(heard)], heard)
+    assert phases == [Phase.UP, Phase.UP]
+    after = heard[len(told):]
+    assert after and all("gntbot restarted: resuming campaign" in line for line in after)  # no second down/up
+    with Store.open(tmp_path) as store:  # nor a second "down" in the campaign's record
+        steps = [json.loads(row["body"]).get("step") for row in store.query(
+            "SELECT body FROM campaign_events WHERE source = ? ORDER BY received", (watching.SOURCE,))]
+    assert steps == ["down", "up"]
