@@ -56,11 +56,11 @@ SCHEMA = [
     ALTER TABLE campaign_primaries ADD COLUMN moved_to TEXT;
     """,
     """
-    -- the boot id the watcher first saw of a host that is a node: a later one means it
-    -- rebooted, even if no round saw it down (a quick reboot, or the bot away meanwhile)
+    -- the boot id the watcher first saw of a host (the cluster node it is): a later one
+    -- means it rebooted, even if no round saw it down (a quick reboot, or the bot away)
     CREATE TABLE campaign_boots (
-        campaign TEXT NOT NULL, host TEXT NOT NULL, bootid TEXT NOT NULL, recorded REAL NOT NULL,
-        PRIMARY KEY (campaign, host));
+        campaign TEXT NOT NULL, host TEXT NOT NULL, cluster TEXT NOT NULL, node TEXT NOT NULL,
+        bootid TEXT NOT NULL, recorded REAL NOT NULL, PRIMARY KEY (campaign, host));
     """,
 ]
 _CAMPAIGN_COLUMNS = ("id", "source", "reason", "kind", "mode", "owner", "rooms", "started", "last_event",
@@ -129,14 +129,18 @@ class CampaignStore:
                            "VALUES (?, ?, ?, ?, ?)",
                            [(campaign, host, instance, cluster, when) for instance in instances])
 
-    def first_boot(self, campaign: str, host: str, bootid: str, when: float) -> str:
-        """The boot id first recorded of ``host`` in ``campaign``: ``bootid`` if none was yet."""
+    def kept_boot(self, campaign: str, host: str, node: tuple[str, str], bootid: str, when: float,
+                  replace: bool = False) -> str:
+        """The boot id kept of ``host`` in ``campaign``, as ``node`` (cluster, node name):
+        the first recorded, or ``bootid`` if none was yet for that node, or ``replace``."""
         with self.store.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO campaign_boots (campaign, host, bootid, recorded) VALUES (?, ?, ?, ?)",
-                       (campaign, host, bootid, when))
-            row = db.execute("SELECT bootid FROM campaign_boots WHERE campaign = ? AND host = ?",
+            row = db.execute("SELECT cluster, node, bootid FROM campaign_boots WHERE campaign = ? AND host = ?",
                              (campaign, host)).fetchone()
-        return str(row["bootid"])
+            if row is not None and (row["cluster"], row["node"]) == node and not replace:
+                return str(row["bootid"])
+            db.execute("INSERT OR REPLACE INTO campaign_boots (campaign, host, cluster, node, bootid, recorded) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (campaign, host, *node, bootid, when))
+        return bootid
 
     def primaries(self, campaign: str, host: str) -> tuple[str, ...]:
         return tuple(instance for instance, _, _ in self.remembered(campaign, host))

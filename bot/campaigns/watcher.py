@@ -6,9 +6,10 @@ the host is under way, the watcher reads every ``watch_seconds``:
 - the node's ``bootid`` and live state (one node query per cluster and round):
   live data gone means the node went down; live data back means it is up, and
   an unchanged boot id then means it was *not* rebooted, which is worth saying;
-  a boot id other than the first one seen (kept in the store) means it went
-  down and came back, even if no round saw it down (a quick reboot, or the
-  bot restarted meanwhile);
+  a boot id other than the first one seen (kept in the store) once the
+  campaign shuts the node down means it went down and came back, even if no
+  round saw it down (a quick reboot, or the bot restarted meanwhile); one
+  before that is a crash or someone else's reboot, said, and the new id kept;
 - the job list, while the node is being emptied: its node-migrate job and the
   children it submitted (`checks.migration`), so the channel hears how many
   instances really left, and which could not, with Ganeti's reason; unless
@@ -37,7 +38,7 @@ from bot.campaigns.events import HostStep, Kind, Mode, Note, Step, one_line
 from bot.campaigns.logwrapper import new_id
 from bot.campaigns.service import CampaignService
 from bot.campaigns.settings import CampaignSettings
-from bot.campaigns.state import RANK, Campaign, CampaignConflict, HostState, Phase
+from bot.campaigns.state import OFFLINE, Campaign, CampaignConflict, HostState, Phase
 from bot.ganeti.capacity import redundancy
 from bot.ganeti.cluster import Cluster
 from bot.ganeti.details import disk_problems
@@ -53,6 +54,7 @@ SOURCE = "gntbot-watcher"
 BACK_CHECK_TRIES = 3  # rounds in which RAPI may fail the look before migrating back
 NODE_FIELDS = ("name", "bootid", "offline", "pinst_list")
 JOB_FIELDS = ("id", "status", "summary", "ops", "received_ts")
+BEFORE_SHUTDOWN = frozenset({Phase.PENDING, Phase.CHECKING, Phase.EMPTYING, Phase.EMPTY})
 
 
 @dataclass
@@ -163,10 +165,11 @@ class Watcher:
 
     async def _host(self, campaign: Campaign, host: HostState, track: _Tracked, row: dict[str, Any] | None,
                     jobs: list[dict[str, Any]]) -> None:
-        answering = row is not None and not row.get("offline") and row.get("bootid") is not None
-        if not track.recorded and answering and row is not None:
+        boot = _boot_id(row)
+        answering = boot is not None
+        if not track.recorded and row is not None and boot is not None:
             store, now = self.service.store, self._clock()
-            track.recorded, track.bootid = True, store.first_boot(campaign.id, host.name, str(row["bootid"]), now)
+            track.recorded, track.bootid = True, store.kept_boot(campaign.id, host.name, self._node(track), boot, now)
             store.record_primaries(campaign.id, host.name, track.cluster.name, row.get("pinst_list") or (), now)
         if not track.preflight_done:
             track.preflight_done = True
@@ -176,20 +179,35 @@ class Watcher:
             await self._migration(campaign, host, track, jobs)
         if campaign.kind is Kind.CANCEL or not track.recorded:
             return
-        rebooted = answering and row is not None and str(row.get("bootid")) != track.bootid
-        unseen = rebooted and RANK[host.phase] < RANK[Phase.UP]  # down and back between two looks, or meanwhile
-        if (not answering or unseen) and not track.went_down:
+        new_boot = boot is not None and boot != track.bootid and not track.went_down
+        if new_boot and boot is not None and host.phase not in OFFLINE:
+            if host.phase in BEFORE_SHUTDOWN:  # not the campaign's reboot: that one is still to come
+                await self._warn(campaign, host, "its boot id changed before the campaign shut it down "
+                                                 "(a crash, or a reboot by someone else?)")
+            track.bootid = self.service.store.kept_boot(campaign.id, host.name, self._node(track), boot,
+                                                        self._clock(), replace=True)
+            new_boot = False
+        if not answering and not track.went_down:
             track.went_down = True
             await self._step(campaign, host, Step.DOWN)
+        elif new_boot:
+            # Down and back between two looks, or while the bot was away: nobody saw when it
+            # went down, so no DOWN step (its time would make up the downtime); the tooling's
+            # own, if it comes, still sets it.
+            track.went_down = True
         if answering and track.went_down and not track.came_up:
             track.came_up = True
-            if not rebooted and campaign.kind is Kind.REBOOT:
+            if boot == track.bootid and campaign.kind is Kind.REBOOT:
                 await self._warn(campaign, host, "its node daemon answers again, but its boot id did not change: "
                                                  "it was not rebooted")
             await self._step(campaign, host, Step.UP)
         if (campaign.mode is Mode.MIGRATE_BACK and not track.back_checked
                 and (track.came_up or host.phase in (Phase.UP, Phase.INSTANCES_BACK))):
             await self._check_before_migrate_back(campaign, host, track)
+
+    @staticmethod
+    def _node(track: _Tracked) -> tuple[str, str]:
+        return track.cluster.name, track.node
 
     async def _check_before_migrate_back(self, campaign: Campaign, host: HostState, track: _Tracked) -> None:
         """`_before_migrate_back`, taken again next round when RAPI failed it
@@ -287,6 +305,12 @@ class Watcher:
             track.told.add(key)
         await self.service.submit(Note(new_id(), campaign.id, self._clock(), one_line(text), host.name, warning=True),
                                   SOURCE)
+
+
+def _boot_id(row: dict[str, Any] | None) -> str | None:
+    """The node's boot id when its node daemon answers (live data), else None."""
+    boot = row.get("bootid") if row is not None and not row.get("offline") else None
+    return boot if isinstance(boot, str) and boot.strip() else None
 
 
 def _live_info(name: str, cluster: Cluster) -> dict[str, Any] | None:

@@ -286,17 +286,29 @@ async def reboot_begins(service: CampaignService) -> None:
     await until(lambda: service.store.primaries(CAMPAIGN, N2) == (DB, WEB), "primaries recorded")
 
 
+def watcher_steps(tmp_path: Path) -> list[str]:
+    """The host steps the watcher itself put in the campaign's record, in order."""
+    with Store.open(tmp_path) as store:
+        rows = store.query("SELECT type, body FROM campaign_events WHERE source = ? ORDER BY received",
+                           (watching.SOURCE,))
+    return [json.loads(row["body"])["step"] for row in rows if row["type"] == "host"]
+
+
+async def quick_reboot(service: CampaignService, server: FakeRapi) -> None:
+    """The campaign shuts fsn-node-02 down; between two looks it goes down and comes back."""
+    await reboot_begins(service)
+    await until(functools.partial(looked, server, rounds(server) + 1), "a look at the node before its reboot")
+    rebooted(server)
+
+
 def test_a_reboot_no_round_saw_is_told_by_the_node_s_new_boot_id(server, tls, tmp_path):
-    """Between two looks fsn-node-02 went down and came back: its boot id says so."""
+    """Only "up": when it went down nobody saw, so no downtime is made up."""
     heard: list[str] = []
-
-    async def quick(service: CampaignService) -> None:
-        await reboot_begins(service)
-        seen = rounds(server)
-        await until(lambda: rounds(server) >= seen + 1, "a look at the node before its reboot")
-        rebooted(server)
-
-    assert follow(server, tls, tmp_path, [quick], heard) == [Phase.UP]
+    assert follow(server, tls, tmp_path, [functools.partial(quick_reboot, server=server)], heard) == [Phase.UP]
+    assert watcher_steps(tmp_path) == ["up"]
+    with Store.open(tmp_path) as store:
+        campaign = CampaignStore(store).load(CAMPAIGN)
+    assert campaign is not None and campaign.host(N2).downtime() is None
     assert not any("not rebooted" in line for line in heard)
 
 
@@ -305,30 +317,57 @@ def test_a_reboot_while_the_bot_was_away_is_told_when_it_is_back(server, tls, tm
     heard: list[str] = []
     phases = follow(server, tls, tmp_path, [reboot_begins, lambda service: rebooted(server)], heard)
     assert phases == [Phase.SHUTTING_DOWN, Phase.UP]
-    assert not any("not rebooted" in line for line in heard)
+    assert watcher_steps(tmp_path) == ["up"]
 
 
-def test_a_node_that_answers_with_its_first_boot_id_after_a_restart_was_not_rebooted(server, tls, tmp_path):
+def test_a_reboot_the_tooling_said_down_before_the_bot_restarted_is_told_up(server, tls, tmp_path):
+    async def down(service: CampaignService) -> None:
+        await reboot_begins(service)
+        await service.submit(step(N2, "down", time.time()), "reboot-script")
+
+    phases = follow(server, tls, tmp_path, [down, lambda service: rebooted(server)], [])
+    assert phases == [Phase.DOWN, Phase.UP]
+
+
+def test_a_node_that_answers_with_its_first_boot_id_after_a_restart_is_left_alone(server, tls, tmp_path):
     heard: list[str] = []
     phases = follow(server, tls, tmp_path, [reboot_begins, lambda service: None], heard)
     assert phases == [Phase.SHUTTING_DOWN, Phase.SHUTTING_DOWN]
+    assert watcher_steps(tmp_path) == []
+    assert not any("warning" in line for line in heard)
+
+
+def test_a_new_boot_id_before_the_campaign_shut_the_node_down_is_said_and_its_own_reboot_still_told(
+        server, tls, tmp_path):
+    heard: list[str] = []
+
+    async def crashed(service: CampaignService) -> None:
+        at = time.time()
+        await service.submit(start([N2], at, mode="migrate-back"), "reboot-script")
+        await service.submit(step(N2, "emptying", at, count=2), "reboot-script")
+        await until(lambda: service.store.primaries(CAMPAIGN, N2) == (DB, WEB), "primaries recorded")
+        rebooted(server)  # boot-2, while it is still being emptied
+
+    async def campaign_reboot(service: CampaignService) -> None:
+        for name in ("empty", "shutting-down"):
+            await service.submit(step(N2, name, time.time(), count=2), "reboot-script")
+        await until(functools.partial(looked, server, rounds(server) + 1), "a look before its reboot")
+        server.answer("/2/query/node", nodes(node(N1, "M", primaries=(MAIL,)), node(N2, bootid="boot-3"),
+                                             node(N3, primaries=(DB, WEB))))
+
+    phases = follow(server, tls, tmp_path, [crashed, campaign_reboot], heard)
+    assert phases == [Phase.EMPTYING, Phase.UP]
+    assert [line.split("] ", 1)[1] for line in heard if "boot id changed" in line] == [
+        f"warning: {N2}: its boot id changed before the campaign shut it down (a crash, or a reboot by someone else?)"]
+    assert watcher_steps(tmp_path) == ["up"]
 
 
 def test_a_restarted_bot_does_not_tell_again_a_reboot_it_told(server, tls, tmp_path):
     heard: list[str] = []
-
-    async def whole(service: CampaignService) -> None:
-        await reboot_begins(service)
-        seen = rounds(server)
-        await until(lambda: rounds(server) >= seen + 1, "a look at the node before its reboot")
-        rebooted(server)
-
-    told = []
-    phases = follow(server, tls, tmp_path, [whole, lambda service: told.extend(heard)], heard)
+    told: list[str] = []
+    phases = follow(server, tls, tmp_path, [functools.partial(quick_reboot, server=server),
+                                            lambda service: told.extend(heard)], heard)
     assert phases == [Phase.UP, Phase.UP]
     after = heard[len(told):]
-    assert after and all("gntbot restarted: resuming campaign" in line for line in after)  # no second down/up
-    with Store.open(tmp_path) as store:  # nor a second "down" in the campaign's record
-        steps = [json.loads(row["body"]).get("step") for row in store.query(
-            "SELECT body FROM campaign_events WHERE source = ? ORDER BY received", (watching.SOURCE,))]
-    assert steps == ["down", "up"]
+    assert after and all("gntbot restarted: resuming campaign" in line for line in after)
+    assert watcher_steps(tmp_path) == ["up"]  # nor a second step in the campaign's record
