@@ -129,10 +129,16 @@ class CampaignStore:
                            "VALUES (?, ?, ?, ?, ?)",
                            [(campaign, host, instance, cluster, when) for instance in instances])
 
+    def known_boot(self, campaign: str, host: str, node: tuple[str, str]) -> str | None:
+        """The boot id kept of ``host`` in ``campaign`` as ``node`` (cluster, node name), if any."""
+        rows = self.store.query("SELECT bootid FROM campaign_boots WHERE campaign = ? AND host = ? AND cluster = ? "
+                                "AND node = ?", (campaign, host, *node))
+        return str(rows[0]["bootid"]) if rows else None
+
     def kept_boot(self, campaign: str, host: str, node: tuple[str, str], bootid: str, when: float,
                   replace: bool = False) -> str:
-        """The boot id kept of ``host`` in ``campaign``, as ``node`` (cluster, node name):
-        the first recorded, or ``bootid`` if none was yet for that node, or ``replace``."""
+        """The boot id kept of ``host`` in ``campaign`` as ``node`` (cluster, node name): the one
+        first recorded for that node, else ``bootid``, which is kept; ``replace``: ``bootid``, kept."""
         with self.store.transaction() as db:
             row = db.execute("SELECT cluster, node, bootid FROM campaign_boots WHERE campaign = ? AND host = ?",
                              (campaign, host)).fetchone()

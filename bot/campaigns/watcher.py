@@ -6,10 +6,11 @@ the host is under way, the watcher reads every ``watch_seconds``:
 - the node's ``bootid`` and live state (one node query per cluster and round):
   live data gone means the node went down; live data back means it is up, and
   an unchanged boot id then means it was *not* rebooted, which is worth saying;
-  a boot id other than the first one seen (kept in the store) once the
-  campaign shuts the node down means it went down and came back, even if no
-  round saw it down (a quick reboot, or the bot restarted meanwhile); one
-  before that is a crash or someone else's reboot, said, and the new id kept;
+  a boot id other than the first one seen (kept in the store) once the node
+  is empty or shut down means it went down and came back, even if no round
+  saw it down (a quick reboot, or the bot restarted meanwhile); one while it
+  is still being emptied is a crash or someone else's reboot, said, and the
+  new id kept;
 - the job list, while the node is being emptied: its node-migrate job and the
   children it submitted (`checks.migration`), so the channel hears how many
   instances really left, and which could not, with Ganeti's reason; unless
@@ -54,7 +55,11 @@ SOURCE = "gntbot-watcher"
 BACK_CHECK_TRIES = 3  # rounds in which RAPI may fail the look before migrating back
 NODE_FIELDS = ("name", "bootid", "offline", "pinst_list")
 JOB_FIELDS = ("id", "status", "summary", "ops", "received_ts")
-BEFORE_SHUTDOWN = frozenset({Phase.PENDING, Phase.CHECKING, Phase.EMPTYING, Phase.EMPTY})
+# A new boot id in these phases is not the campaign's reboot (a crash, someone else's)...
+BEFORE_SHUTDOWN = frozenset({Phase.CHECKING, Phase.EMPTYING})
+# ... and in these it is: the tooling shuts the node down, or (a bot-driven !drain, where
+# nothing says "shutting-down") the operator reboots it once it is empty.
+REBOOTING = OFFLINE | {Phase.EMPTY}
 
 
 @dataclass
@@ -166,10 +171,12 @@ class Watcher:
     async def _host(self, campaign: Campaign, host: HostState, track: _Tracked, row: dict[str, Any] | None,
                     jobs: list[dict[str, Any]]) -> None:
         boot = _boot_id(row)
-        answering = boot is not None
+        store, now = self.service.store, self._clock()
+        if track.bootid is None:  # the first boot id seen of the node, kept across restarts
+            track.bootid = (store.kept_boot(campaign.id, host.name, self._node(track), boot, now) if boot is not None
+                            else store.known_boot(campaign.id, host.name, self._node(track)))
         if not track.recorded and row is not None and boot is not None:
-            store, now = self.service.store, self._clock()
-            track.recorded, track.bootid = True, store.kept_boot(campaign.id, host.name, self._node(track), boot, now)
+            track.recorded = True
             store.record_primaries(campaign.id, host.name, track.cluster.name, row.get("pinst_list") or (), now)
         if not track.preflight_done:
             track.preflight_done = True
@@ -177,33 +184,37 @@ class Watcher:
                 await self._preflight(campaign, host, track)
         if jobs and not track.migration_told:
             await self._migration(campaign, host, track, jobs)
-        if campaign.kind is Kind.CANCEL or not track.recorded:
+        if campaign.kind is Kind.CANCEL or track.bootid is None:
             return
-        new_boot = boot is not None and boot != track.bootid and not track.went_down
-        if new_boot and boot is not None and host.phase not in OFFLINE:
+        await self._down_and_up(campaign, host, track, boot)
+        if (campaign.mode is Mode.MIGRATE_BACK and not track.back_checked
+                and (track.came_up or host.phase in (Phase.UP, Phase.INSTANCES_BACK))):
+            await self._check_before_migrate_back(campaign, host, track)
+
+    async def _down_and_up(self, campaign: Campaign, host: HostState, track: _Tracked, boot: str | None) -> None:
+        """Tell the node going down and coming back, as its live data and boot id show it."""
+        assert track.bootid is not None
+        if boot is not None and boot != track.bootid and not track.went_down and host.phase not in REBOOTING:
             if host.phase in BEFORE_SHUTDOWN:  # not the campaign's reboot: that one is still to come
                 await self._warn(campaign, host, "its boot id changed before the campaign shut it down "
-                                                 "(a crash, or a reboot by someone else?)")
+                                                 "(a crash, or a reboot by someone else?)", once=boot)
             track.bootid = self.service.store.kept_boot(campaign.id, host.name, self._node(track), boot,
                                                         self._clock(), replace=True)
-            new_boot = False
-        if not answering and not track.went_down:
+        if boot is None and not track.went_down:
             track.went_down = True
-            await self._step(campaign, host, Step.DOWN)
-        elif new_boot:
+            if host.phase not in (Phase.DOWN, Phase.WAITING_UNLOCK):  # else the tooling said so already
+                await self._step(campaign, host, Step.DOWN)
+        elif boot is not None and boot != track.bootid and not track.went_down:
             # Down and back between two looks, or while the bot was away: nobody saw when it
             # went down, so no DOWN step (its time would make up the downtime); the tooling's
             # own, if it comes, still sets it.
             track.went_down = True
-        if answering and track.went_down and not track.came_up:
+        if boot is not None and track.went_down and not track.came_up:
             track.came_up = True
             if boot == track.bootid and campaign.kind is Kind.REBOOT:
                 await self._warn(campaign, host, "its node daemon answers again, but its boot id did not change: "
                                                  "it was not rebooted")
             await self._step(campaign, host, Step.UP)
-        if (campaign.mode is Mode.MIGRATE_BACK and not track.back_checked
-                and (track.came_up or host.phase in (Phase.UP, Phase.INSTANCES_BACK))):
-            await self._check_before_migrate_back(campaign, host, track)
 
     @staticmethod
     def _node(track: _Tracked) -> tuple[str, str]:
@@ -296,8 +307,9 @@ class Watcher:
     async def _step(self, campaign: Campaign, host: HostState, step: Step, count: int | None = None) -> None:
         await self.service.submit(HostStep(new_id(), campaign.id, self._clock(), host.name, step, count=count), SOURCE)
 
-    async def _warn(self, campaign: Campaign, host: HostState, text: str) -> None:
-        key = f"{host.name}:{text}"
+    async def _warn(self, campaign: Campaign, host: HostState, text: str, once: str = "") -> None:
+        """Say ``text`` of ``host``, once per ``once`` (by default: once)."""
+        key = f"{host.name}:{text}:{once}"
         track = self._tracked.get((campaign.id, host.name))
         if track is not None and key in track.told:
             return

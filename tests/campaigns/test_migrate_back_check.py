@@ -327,6 +327,49 @@ def test_a_reboot_the_tooling_said_down_before_the_bot_restarted_is_told_up(serv
 
     phases = follow(server, tls, tmp_path, [down, lambda service: rebooted(server)], [])
     assert phases == [Phase.DOWN, Phase.UP]
+    assert watcher_steps(tmp_path) == ["up"]
+    with Store.open(tmp_path) as store:
+        campaign = CampaignStore(store).load(CAMPAIGN)
+    assert campaign is not None and campaign.host(N2).downtime() is not None  # from the tooling's "down"
+
+
+def down_seen(server: FakeRapi) -> Callable[[CampaignService], object]:
+    async def stage(service: CampaignService) -> None:
+        await reboot_begins(service)
+        server.answer("/2/query/node", nodes(node(N1, "M", primaries=(MAIL,)), node(N2, bootid=None),
+                                             node(N3, primaries=(DB, WEB))))
+        await until(lambda: host_phase(service) is Phase.DOWN, "down seen by the watcher")
+    return stage
+
+
+def test_a_node_seen_down_before_a_restart_and_back_unrebooted_after_it_is_said_not_rebooted(server, tls, tmp_path):
+    heard: list[str] = []
+
+    async def back_unrebooted(service: CampaignService) -> None:
+        await until(functools.partial(looked, server, rounds(server) + 1), "a look while it is still down")
+        server.answer("/2/query/node", nodes(node(N1, "M", primaries=(MAIL,)), node(N2), node(N3, primaries=(DB, WEB))))
+
+    phases = follow(server, tls, tmp_path, [down_seen(server), back_unrebooted], heard)
+    assert phases == [Phase.DOWN, Phase.UP]
+    assert [line.split("] ", 1)[1] for line in heard if "not rebooted" in line] == [
+        f"warning: {N2}: its node daemon answers again, but its boot id did not change: it was not rebooted"]
+    assert watcher_steps(tmp_path) == ["down", "up"]  # one "down": the restarted bot knew it was down
+
+
+def test_a_node_rebooted_once_it_is_empty_is_told_up_where_nothing_says_shutting_down(server, tls, tmp_path):
+    """A bot-driven !drain: the node is empty, the operator reboots it; no round saw it down."""
+    heard: list[str] = []
+
+    async def drained(service: CampaignService) -> None:
+        at = time.time()
+        await service.submit(start([N2], at, mode="migrate-back"), "reboot-script")
+        for name in ("emptying", "empty"):
+            await service.submit(step(N2, name, at, count=2), "reboot-script")
+        await until(lambda: service.store.primaries(CAMPAIGN, N2) == (DB, WEB), "primaries recorded")
+
+    assert follow(server, tls, tmp_path, [drained, lambda service: rebooted(server)], heard) == [
+        Phase.EMPTY, Phase.UP]
+    assert not any("boot id changed" in line for line in heard)
 
 
 def test_a_node_that_answers_with_its_first_boot_id_after_a_restart_is_left_alone(server, tls, tmp_path):
@@ -348,15 +391,17 @@ def test_a_new_boot_id_before_the_campaign_shut_the_node_down_is_said_and_its_ow
         await until(lambda: service.store.primaries(CAMPAIGN, N2) == (DB, WEB), "primaries recorded")
         rebooted(server)  # boot-2, while it is still being emptied
 
-    async def campaign_reboot(service: CampaignService) -> None:
+    async def shutting_down(service: CampaignService) -> None:
         for name in ("empty", "shutting-down"):
             await service.submit(step(N2, name, time.time(), count=2), "reboot-script")
-        await until(functools.partial(looked, server, rounds(server) + 1), "a look before its reboot")
+
+    def campaign_reboot(service: CampaignService) -> None:
         server.answer("/2/query/node", nodes(node(N1, "M", primaries=(MAIL,)), node(N2, bootid="boot-3"),
                                              node(N3, primaries=(DB, WEB))))
 
-    phases = follow(server, tls, tmp_path, [crashed, campaign_reboot], heard)
-    assert phases == [Phase.EMPTYING, Phase.UP]
+    # boot-2 is the baseline now, after a restart too: the campaign's own reboot (boot-3) is told.
+    phases = follow(server, tls, tmp_path, [crashed, shutting_down, campaign_reboot], heard)
+    assert phases == [Phase.EMPTYING, Phase.SHUTTING_DOWN, Phase.UP]
     assert [line.split("] ", 1)[1] for line in heard if "boot id changed" in line] == [
         f"warning: {N2}: its boot id changed before the campaign shut it down (a crash, or a reboot by someone else?)"]
     assert watcher_steps(tmp_path) == ["up"]
