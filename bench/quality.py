@@ -106,7 +106,7 @@ class Outcome:
     rank: int | None  # 1-based rank of the first expected section; None if absent
     abstained: bool
     top: list[tuple[str, str]]
-    hedged: bool = False  # answered as "the closest section" (`answerability.clear`)
+    hedged: bool = False  # answered as "the closest section" (`answerability.verdict`)
 
     @property
     def misleads(self) -> bool:

@@ -35,6 +35,18 @@ def private_state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
 
 
 @pytest.fixture(scope="session")
+def three_topics(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A runbook folder of three short sections (log rotation, quotas, snapshots before
+    reboots): a question about all of them finds at most two of its five words in any one
+    section (the bot answers it as the closest section), one about log rotation its own."""
+    runbooks = tmp_path_factory.mktemp("three-topics")
+    (runbooks / "ops.md").write_text(
+        "# Ops\n\n## Rotating logs\n\nKeep a weekly logrotate schedule for the daemon logs.\n\n"
+        "## Quotas\n\nQuotas are per project.\n\n## Snapshots\n\nSnapshots are taken nightly before reboots.\n")
+    return runbooks
+
+
+@pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[labctl.Lab]:
     """The 3-node lab of tests/cluster/lab, torn down at the end (also when a
     test fails); skipped only where the machine cannot make network namespaces."""

@@ -30,8 +30,6 @@ from bot.ganeti.model import (
 )
 from bot.ganeti.names import listed, short
 
-LISTED = 6  # instance names named in one warning, then how many more
-
 Row = Mapping[str, Any]
 
 
@@ -53,11 +51,11 @@ def preflight(node: str, nodes: Sequence[Node], instances: Sequence[Instance], e
     stopped = sorted(f"{short(i.name)} ({i.status})" for i in instances if i.pnode == node and not i.running)
     if stopped:
         fate = "it stays here and reboots" if len(stopped) == 1 else "they stay here and reboot"
-        warnings.append(f"gnt-node migrate will report an error for {listed(stopped, LISTED)}: "
+        warnings.append(f"gnt-node migrate will report an error for {listed(stopped)}: "
                         f"not running, {fate} with the node")
     local = [f"{short(i.name)} ({i.disk_template})" for i in going_down({node}, instances) if i.running]
     if local:
-        warnings.append(f"{listed(local, LISTED)} cannot migrate (disks on this node only): down while it reboots")
+        warnings.append(f"{listed(local)} cannot migrate (disks on this node only): down while it reboots")
     warnings += [f"N+1: {shortfall}" for shortfall in evacuation_shortfalls({node}, nodes, instances, short)]
     return warnings
 

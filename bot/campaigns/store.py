@@ -135,18 +135,11 @@ class CampaignStore:
                                 "AND node = ?", (campaign, host, *node))
         return str(rows[0]["bootid"]) if rows else None
 
-    def kept_boot(self, campaign: str, host: str, node: tuple[str, str], bootid: str, when: float,
-                  replace: bool = False) -> str:
-        """The boot id kept of ``host`` in ``campaign`` as ``node`` (cluster, node name): the one
-        first recorded for that node, else ``bootid``, which is kept; ``replace``: ``bootid``, kept."""
+    def keep_boot(self, campaign: str, host: str, node: tuple[str, str], bootid: str, when: float) -> None:
+        """Keep ``bootid`` as the boot id of ``host`` in ``campaign``, as ``node``."""
         with self.store.transaction() as db:
-            row = db.execute("SELECT cluster, node, bootid FROM campaign_boots WHERE campaign = ? AND host = ?",
-                             (campaign, host)).fetchone()
-            if row is not None and (row["cluster"], row["node"]) == node and not replace:
-                return str(row["bootid"])
             db.execute("INSERT OR REPLACE INTO campaign_boots (campaign, host, cluster, node, bootid, recorded) "
                        "VALUES (?, ?, ?, ?, ?, ?)", (campaign, host, *node, bootid, when))
-        return bootid
 
     def primaries(self, campaign: str, host: str) -> tuple[str, ...]:
         return tuple(instance for instance, _, _ in self.remembered(campaign, host))

@@ -171,13 +171,15 @@ class Watcher:
     async def _host(self, campaign: Campaign, host: HostState, track: _Tracked, row: dict[str, Any] | None,
                     jobs: list[dict[str, Any]]) -> None:
         boot = _boot_id(row)
-        store, now = self.service.store, self._clock()
+        store = self.service.store
         if track.bootid is None:  # the first boot id seen of the node, kept across restarts
-            track.bootid = (store.kept_boot(campaign.id, host.name, self._node(track), boot, now) if boot is not None
-                            else store.known_boot(campaign.id, host.name, self._node(track)))
+            track.bootid = store.known_boot(campaign.id, host.name, self._node(track))
+            if track.bootid is None and boot is not None:
+                self._keep_boot(campaign, host, track, boot)
         if not track.recorded and row is not None and boot is not None:
             track.recorded = True
-            store.record_primaries(campaign.id, host.name, track.cluster.name, row.get("pinst_list") or (), now)
+            store.record_primaries(campaign.id, host.name, track.cluster.name, row.get("pinst_list") or (),
+                                   self._clock())
         if not track.preflight_done:
             track.preflight_done = True
             if host.phase in (Phase.CHECKING, Phase.EMPTYING):
@@ -193,28 +195,34 @@ class Watcher:
 
     async def _down_and_up(self, campaign: Campaign, host: HostState, track: _Tracked, boot: str | None) -> None:
         """Tell the node going down and coming back, as its live data and boot id show it."""
-        assert track.bootid is not None
-        if boot is not None and boot != track.bootid and not track.went_down and host.phase not in REBOOTING:
-            if host.phase in BEFORE_SHUTDOWN:  # not the campaign's reboot: that one is still to come
-                await self._warn(campaign, host, "its boot id changed before the campaign shut it down "
-                                                 "(a crash, or a reboot by someone else?)", once=boot)
-            track.bootid = self.service.store.kept_boot(campaign.id, host.name, self._node(track), boot,
-                                                        self._clock(), replace=True)
-        if boot is None and not track.went_down:
-            track.went_down = True
-            if host.phase not in (Phase.DOWN, Phase.WAITING_UNLOCK):  # else the tooling said so already
-                await self._step(campaign, host, Step.DOWN)
-        elif boot is not None and boot != track.bootid and not track.went_down:
-            # Down and back between two looks, or while the bot was away: nobody saw when it
-            # went down, so no DOWN step (its time would make up the downtime); the tooling's
-            # own, if it comes, still sets it.
-            track.went_down = True
-        if boot is not None and track.went_down and not track.came_up:
+        if boot is None:
+            if not track.went_down:
+                track.went_down = True
+                if host.phase not in (Phase.DOWN, Phase.WAITING_UNLOCK):  # else the tooling said so already
+                    await self._step(campaign, host, Step.DOWN)
+            return
+        if boot != track.bootid and not track.went_down:
+            if host.phase in REBOOTING:
+                # Down and back between two looks, or while the bot was away: nobody saw when it
+                # went down, so no DOWN step (its time would make up the downtime); the tooling's
+                # own, if it comes, still sets it.
+                track.went_down = True
+            else:
+                if host.phase in BEFORE_SHUTDOWN:  # not the campaign's reboot: that one is still to come
+                    await self._warn(campaign, host, "its boot id changed before the campaign shut it down "
+                                                     "(a crash, or a reboot by someone else?)", once=boot)
+                self._keep_boot(campaign, host, track, boot)
+        if track.went_down and not track.came_up:
             track.came_up = True
             if boot == track.bootid and campaign.kind is Kind.REBOOT:
                 await self._warn(campaign, host, "its node daemon answers again, but its boot id did not change: "
                                                  "it was not rebooted")
             await self._step(campaign, host, Step.UP)
+
+    def _keep_boot(self, campaign: Campaign, host: HostState, track: _Tracked, boot: str) -> None:
+        """``boot`` as the node's boot id from now on, in the store too (a restart compares with it)."""
+        track.bootid = boot
+        self.service.store.keep_boot(campaign.id, host.name, self._node(track), boot, self._clock())
 
     @staticmethod
     def _node(track: _Tracked) -> tuple[str, str]:

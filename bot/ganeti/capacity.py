@@ -29,8 +29,6 @@ from bot.ganeti.model import EXTERNALLY_MIRRORED, INTERNALLY_MIRRORED, Instance,
 from bot.ganeti.names import listed
 from bot.ganeti.sizes import mib
 
-LISTED = 6  # instance names in one shortfall, then how many more
-
 
 @dataclass(frozen=True)
 class Shortfall:
@@ -170,7 +168,7 @@ def evacuation_shortfalls(down: Collection[str], nodes: Sequence[Node], instance
             shortfalls.append(f"{named(target)} {_short_of(bound[target], node.mfree)}")
     if homeless:
         names = sorted(named(instance.name) for instance in homeless)
-        shortfalls.append(f"no other node of their group has room for {listed(names, LISTED)} "
+        shortfalls.append(f"no other node of their group has room for {listed(names)} "
                           f"({mib(sum(instance.memory_in_use for instance in homeless))}, shared storage)")
     return tuple(shortfalls)
 

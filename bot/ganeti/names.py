@@ -44,7 +44,10 @@ def checked_job_id(text: str) -> int:
     return job_id
 
 
-def listed(items: Sequence[str], most: int, separator: str = ", ") -> str:
+LISTED = 6  # names in one chat line, by default, before "and N more"
+
+
+def listed(items: Sequence[str], most: int = LISTED, separator: str = ", ") -> str:
     """The first ``most`` of ``items`` joined for one chat line, and how many more."""
     more = f" and {len(items) - most} more" if len(items) > most else ""
     return separator.join(items[:most]) + more

@@ -36,7 +36,7 @@ class Answer:
 
     ``steps`` are the section's code blocks in order, commands and the rest;
     ``commands`` are the command lines among them. ``clear`` is False when the
-    best sections hold less than most of what was asked (`answerability.clear`):
+    best sections hold less than most of what was asked (`answerability.verdict`):
     this one is then shown as the closest section, not as the answer.
     """
 

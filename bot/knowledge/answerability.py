@@ -28,7 +28,7 @@ answered when a candidate section means nearly the same (`RESCUE_COSINE`:
 "unplug a volume" and "Detaching a disk" share no word); not a pasted error
 no page quotes, whose meaning is near many pages.
 
-Between refusing and answering there is a third way (`clear`): a question
+Between refusing and answering there is a third way (`verdict`'s second half): a question
 whose best sections hold less than `CLEAR_COVERAGE` of its known words is
 answered as "the closest section", not as the procedure. On the development
 questions, 57% of the answers given below it were near misses or had a
@@ -81,17 +81,14 @@ def coverage(query: Query, vocabulary: Collection[str]) -> float:
     return found / total
 
 
-def answerable(query: Query, best: Sequence[Collection[str]]) -> bool:
-    """Do the runbooks answer ``query``? ``best``: the vocabularies of the best sections."""
+def verdict(query: Query, best: Sequence[Collection[str]]) -> tuple[bool, bool]:
+    """Do the runbooks answer ``query`` (``best``: the vocabularies of the best sections),
+    and clearly: do they hold most of what it asks (`CLEAR_COVERAGE`), so that the first
+    is given as the answer rather than as the closest section?"""
     if not best or unknown_share(query) >= MAX_UNKNOWN_SHARE:
-        return False
-    return max(coverage(query, vocabulary) for vocabulary in best[:COVERAGE_DEPTH]) >= MIN_KNOWN_COVERAGE
-
-
-def clear(query: Query, best: Sequence[Collection[str]]) -> bool:
-    """Do the best sections hold most of what ``query`` asks (`CLEAR_COVERAGE`), so that
-    the first one is given as the answer rather than as the closest section?"""
-    return any(coverage(query, vocabulary) >= CLEAR_COVERAGE for vocabulary in best[:COVERAGE_DEPTH])
+        return False, False
+    covered = max(coverage(query, vocabulary) for vocabulary in best[:COVERAGE_DEPTH])
+    return covered >= MIN_KNOWN_COVERAGE, covered >= CLEAR_COVERAGE
 
 
 def word_pairs(plain: Sequence[str]) -> set[tuple[str, str]]:

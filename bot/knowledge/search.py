@@ -90,7 +90,7 @@ def _bounded(parts: Iterable[str], characters: int) -> Iterator[str]:
 class Ranking:
     """The best sections for a question, and whether the best one answers it
     (when it does not, the hits are still worth offering as "closest"), and
-    whether they do so clearly (`answerability.clear`: judged on the words'
+    whether they do so clearly (`answerability.verdict`: judged on the words'
     best sections, or, with the re-ranker, one very close in meaning), or the
     first is only the closest section there is."""
 
@@ -273,8 +273,7 @@ class Ranker:
         scores = self._scores(query)
         candidates = self._candidates(query, scores)
         best = [self.docs[number].vocabulary for number, _ in candidates[: answerability.COVERAGE_DEPTH]]
-        answerable = answerability.answerable(query, best)
-        clear = answerability.clear(query, best)
+        answerable, clear = answerability.verdict(query, best)
         quoted = answerability.quotes_error(
             error_texts(question), (self._quotable(n) for n, _ in candidates[: answerability.QUOTE_DEPTH]))
         if self.semantic is not None and candidates:

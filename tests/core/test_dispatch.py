@@ -145,13 +145,8 @@ def test_a_pasted_error_is_offered_its_runbook_section_and_other_chatter_is_not(
     assert say(dispatcher, "Failure: the coffee machine exploded with quorum loss", BOB) == []
 
 
-def test_nobody_is_offered_a_section_that_only_partly_covers_what_they_pasted(tmp_path):
-    runbooks = tmp_path / "runbooks"
-    runbooks.mkdir()
-    (runbooks / "ops.md").write_text(
-        "# Ops\n\n## Rotating logs\n\nKeep a weekly logrotate schedule for the daemon logs.\n\n"
-        "## Quotas\n\nQuotas are per project.\n\n## Snapshots\n\nSnapshots are taken nightly before reboots.\n")
-    knowledge = KnowledgeBase(runbooks, tmp_path / "index", semantic=False)
+def test_nobody_is_offered_a_section_that_only_partly_covers_what_they_pasted(tmp_path, three_topics):
+    knowledge = KnowledgeBase(three_topics, tmp_path / "index", semantic=False)
     dispatcher = Application(Config.default(), knowledge).dispatcher
     assert say(dispatcher, "logrotate schedule stuck on snapshots, quotas and reboots", BOB) == []
     assert say(dispatcher, "weekly logrotate schedule stuck", BOB) == [

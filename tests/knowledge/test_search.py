@@ -158,12 +158,8 @@ def test_links_use_the_wiki_base_url_or_the_file_path():
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory) -> KnowledgeBase:
-    runbooks = tmp_path_factory.mktemp("small")
-    (runbooks / "ops.md").write_text(
-        "# Ops\n\n## Rotating logs\n\nKeep a weekly logrotate schedule for the daemon logs.\n\n"
-        "## Quotas\n\nQuotas are per project.\n\n## Snapshots\n\nSnapshots are taken nightly before reboots.\n")
-    knowledge = KnowledgeBase(runbooks, tmp_path_factory.mktemp("small-index"), semantic=False)
+def small(tmp_path_factory, three_topics) -> KnowledgeBase:
+    knowledge = KnowledgeBase(three_topics, tmp_path_factory.mktemp("small-index"), semantic=False)
     knowledge.refresh()
     return knowledge
 

@@ -98,14 +98,8 @@ def test_every_exported_name_and_label_follows_the_conventions(tmp_path):
             assert not set(sample.labels) & FORBIDDEN_LABELS, (name, sample.labels)
 
 
-def test_answers_given_as_the_closest_section_are_counted_apart(tmp_path):
-    runbooks = tmp_path / "runbooks"
-    runbooks.mkdir()
-    (runbooks / "ops.md").write_text(
-        "# Ops\n\n## Rotating logs\n\nKeep a weekly logrotate schedule for the daemon logs.\n\n"
-        "## Quotas\n\nQuotas are per project.\n\n## Snapshots\n\nSnapshots are taken nightly before reboots.\n")
-    config = app_config(tmp_path)
-    app = Application(config, KnowledgeBase(runbooks, tmp_path / "index", semantic=False))
+def test_answers_given_as_the_closest_section_are_counted_apart(tmp_path, three_topics):
+    app = Application(app_config(tmp_path), KnowledgeBase(three_topics, tmp_path / "index", semantic=False))
     assert (asyncio.run(ask(app, "logrotate schedule for snapshots, quotas and reboots?"))[0]
             .startswith("Not sure the runbooks cover this"))
     asyncio.run(ask(app, "what is our weekly logrotate schedule?"))
